@@ -1,0 +1,93 @@
+"""One typed settings object: command-line options win over ARREARS_* variables over defaults."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+DEFAULTS_DIR = PACKAGE_DIR / "defaults"
+
+
+class Settings(BaseSettings):
+    """Where data comes from and goes to, and which rules apply.
+
+    Defaults run locally on the embedded DuckDB file; nothing points at a remote system.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="ARREARS_", extra="forbid")
+
+    landing: Path = Path("./landing")
+    warehouse: Path = Path("./data/arrears.duckdb")
+    outbox: Path = Path("./outbox")
+    strategy: Path = DEFAULTS_DIR / "strategy.yaml"
+    aging: Path = DEFAULTS_DIR / "aging.yaml"
+    profile: Literal["cn", "us"] = "cn"
+    timezone: str = "Asia/Shanghai"
+    postgres: SecretStr | None = None
+
+    # CSV encoding of the landing folder, and per-dataset overrides ({"customers": "gb18030"}).
+    encoding: str = "utf-8"
+    dataset_encodings: dict[str, str] = Field(default_factory=dict)
+    # Channels that get a CSV beside the Parquet outbox file, and that CSV's encoding.
+    csv_channels: list[str] = Field(default_factory=lambda: ["letter", "visit"])
+    csv_encoding: str = "utf-8"
+    # Row-level validation failures tolerated before the run stops (share of the dataset).
+    quarantine_limit: float = 0.01
+    # Where HTML reports and (on request) Great Expectations Data Docs are written.
+    reports: Path = Path("./reports")
+    data_docs: Path | None = None
+    # How long a run waits for another run's warehouse lock before failing.
+    lock_timeout_seconds: float = 600.0
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str) -> str:
+        import codecs
+
+        try:
+            return codecs.lookup(value).name
+        except LookupError as exc:
+            raise ValueError(f"unknown encoding {value!r}") from exc
+
+    @field_validator("dataset_encodings")
+    @classmethod
+    def _known_dataset_encodings(cls, value: dict[str, str]) -> dict[str, str]:
+        import codecs
+
+        from arrears.contract import DATASETS
+
+        out = {}
+        for dataset, encoding in value.items():
+            if dataset not in DATASETS:
+                raise ValueError(f"unknown dataset {dataset!r} (known: {', '.join(DATASETS)})")
+            try:
+                out[dataset] = codecs.lookup(encoding).name
+            except LookupError as exc:
+                raise ValueError(f"unknown encoding {encoding!r} for {dataset}") from exc
+        return out
+
+    def encoding_for(self, dataset: str) -> str:
+        return self.dataset_encodings.get(dataset, self.encoding)
+
+    def postgres_dsn(self) -> str | None:
+        return self.postgres.get_secret_value() if self.postgres else None
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings at run time; options given as None fall back to env, then defaults."""
+    from pydantic import ValidationError
+
+    from arrears.errors import ConfigError
+
+    given = {k: v for k, v in overrides.items() if v is not None}
+    try:
+        return Settings(**given)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}" for e in exc.errors()
+        )
+        raise ConfigError(f"invalid settings: {problems}") from None

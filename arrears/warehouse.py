@@ -1,0 +1,169 @@
+"""The DuckDB warehouse: opening it, its schema, running SQL files, and replacing partitions.
+
+Schemas:
+  raw      what landed, typed, keyed by snapshot_date
+  work     the candidate results of the run in progress (scratch, replaced every run)
+  quality  validation runs and quarantined rows
+  marts    published results, one partition per snapshot or action date
+  ops      runs and the schema version
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import functools
+import os
+import time
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from arrears.contract import DATASETS
+from arrears.errors import RunLocked
+
+SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
+SCHEMA_VERSION = 1
+SCHEMAS = ("raw", "work", "quality", "marts", "ops")
+
+
+@functools.cache
+def sql_text(name: str) -> str:
+    """The text of `sql/<name>.sql` (name may contain folders: `marts/loan_aging`)."""
+    path = SQL_DIR / f"{name}.sql"
+    return path.read_text(encoding="utf-8")
+
+
+def raw_table_ddl(dataset: str) -> str:
+    columns = ",\n    ".join(f"{c.name} {c.sql_type}" for c in DATASETS[dataset].columns)
+    return f"create table if not exists raw.{dataset} (\n    snapshot_date DATE not null,\n    {columns}\n)"
+
+
+def work_table_ddl(dataset: str) -> str:
+    return raw_table_ddl(dataset).replace("raw.", "work.", 1).replace(
+        "create table if not exists", "create or replace table", 1
+    )
+
+
+def connect(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse, creating and migrating its schema when writable."""
+    path = Path(path)
+    if str(path) != ":memory:" and not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(path), read_only=read_only)
+    if not read_only:
+        ensure_schema(con)
+    return con
+
+
+@contextlib.contextmanager
+def opened(path: Path | str, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    con = connect(path, read_only=read_only)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create what is missing; every statement is idempotent (`if not exists`)."""
+    for schema in SCHEMAS:
+        con.execute(f"create schema if not exists {schema}")
+    for dataset in DATASETS:
+        con.execute(raw_table_ddl(dataset))
+    for path in sorted((SQL_DIR / "schema").glob("*.sql")):
+        # Schema files hold parameter-free DDL only, so executing them whole is safe.
+        con.execute(path.read_text(encoding="utf-8"))
+    current = con.execute("select max(version) from ops.schema_version").fetchone()
+    if current is None or current[0] is None:
+        con.execute(
+            "insert into ops.schema_version values ($v, now())", {"v": SCHEMA_VERSION}
+        )
+
+
+@contextlib.contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """All or nothing: commit on success, roll back on any exception."""
+    con.execute("begin transaction")
+    try:
+        yield con
+    except BaseException:
+        con.execute("rollback")
+        raise
+    else:
+        con.execute("commit")
+
+
+def execute(
+    con: duckdb.DuckDBPyConnection, name: str, params: Mapping[str, Any] | None = None
+) -> duckdb.DuckDBPyConnection:
+    """Run one statement from `sql/<name>.sql` with bound `$parameters`."""
+    return con.execute(sql_text(name), dict(params or {}))
+
+
+def materialize(
+    con: duckdb.DuckDBPyConnection,
+    model: str,
+    target: str,
+    params: Mapping[str, Any] | None = None,
+) -> int:
+    """Build `target` from the SELECT in `sql/<model>.sql`; returns its row count."""
+    query = sql_text(model)
+    used = {k: v for k, v in (params or {}).items() if f"${k}" in query}
+    con.execute(f"create or replace table {target} as {query}", used)
+    return count(con, target)
+
+
+def count(con: duckdb.DuckDBPyConnection, table: str) -> int:
+    row = con.execute(f"select count(*) from {table}").fetchone()
+    return int(row[0]) if row else 0
+
+
+def replace_partition(
+    con: duckdb.DuckDBPyConnection,
+    target: str,
+    source: str,
+    column: str,
+    value: Any,
+) -> int:
+    """Replace the rows of `target` where `column = value` by the rows of `source`.
+
+    Call inside `transaction()` so readers see the old partition or the new one.
+    """
+    con.execute(f"delete from {target} where {column} = $value", {"value": value})
+    con.execute(f"insert into {target} by name select * from {source}")
+    return count(con, source)
+
+
+@contextlib.contextmanager
+def run_lock(warehouse: Path | str, timeout_seconds: float, holder: str) -> Iterator[None]:
+    """One run per warehouse at a time, across processes (an advisory file lock).
+
+    The second run waits up to `timeout_seconds`, then fails saying who holds the lock.
+    """
+    lock_path = Path(f"{warehouse}.lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    deadline = time.monotonic() + timeout_seconds
+    try:
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    other = Path(lock_path).read_text(encoding="utf-8").strip() or "another run"
+                    raise RunLocked(
+                        f"warehouse {warehouse} is locked by {other}; waited "
+                        f"{timeout_seconds:.0f} s. Wait for it to finish, or raise "
+                        "ARREARS_LOCK_TIMEOUT_SECONDS."
+                    ) from None
+                time.sleep(0.2)
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{holder} (pid {os.getpid()})".encode())
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)

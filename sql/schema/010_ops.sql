@@ -1,0 +1,18 @@
+create table if not exists ops.schema_version (
+    version integer not null,
+    applied_at timestamptz not null
+);
+
+create table if not exists ops.runs (
+    run_id varchar primary key,
+    flow_run_id varchar,
+    snapshot_date date not null,
+    action_date date not null,
+    started_at timestamptz not null,
+    finished_at timestamptz,
+    status varchar not null,          -- RUNNING, SUCCEEDED, REJECTED, FAILED
+    error varchar,                    -- the failure message (never personal data)
+    settings_json varchar,            -- landing, warehouse, outbox, profile, strategy version
+    inputs_json varchar,              -- per dataset: file, sha256, rows, carried_forward_from
+    row_counts_json varchar           -- per step: rows in, rows out
+);
