@@ -42,8 +42,10 @@ def raw_table_ddl(dataset: str) -> str:
 
 
 def work_table_ddl(dataset: str) -> str:
-    return raw_table_ddl(dataset).replace("raw.", "work.", 1).replace(
-        "create table if not exists", "create or replace table", 1
+    return (
+        raw_table_ddl(dataset)
+        .replace("raw.", "work.", 1)
+        .replace("create table if not exists", "create or replace table", 1)
     )
 
 
@@ -76,11 +78,8 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     for path in sorted((SQL_DIR / "schema").glob("*.sql")):
         # Schema files hold parameter-free DDL only, so executing them whole is safe.
         con.execute(path.read_text(encoding="utf-8"))
-    current = con.execute("select max(version) from ops.schema_version").fetchone()
-    if current is None or current[0] is None:
-        con.execute(
-            "insert into ops.schema_version values ($v, now())", {"v": SCHEMA_VERSION}
-        )
+    if scalar(con, "select max(version) from ops.schema_version") is None:
+        con.execute("insert into ops.schema_version values ($v, now())", {"v": SCHEMA_VERSION})
 
 
 @contextlib.contextmanager
@@ -116,9 +115,20 @@ def materialize(
     return count(con, target)
 
 
+def scalar(
+    con: duckdb.DuckDBPyConnection, query: str, params: Mapping[str, Any] | None = None
+) -> Any:
+    """The first value of the first row, or None.
+
+    Fetches the whole result: DuckDB 2.0 keeps a half-read result open (fetchone) and refuses
+    further relations on that connection until it is drained.
+    """
+    rows = con.execute(query, dict(params or {})).fetchall()
+    return rows[0][0] if rows else None
+
+
 def count(con: duckdb.DuckDBPyConnection, table: str) -> int:
-    row = con.execute(f"select count(*) from {table}").fetchone()
-    return int(row[0]) if row else 0
+    return int(scalar(con, f"select count(*) from {table}") or 0)
 
 
 def replace_partition(

@@ -1,0 +1,249 @@
+"""The `arrears` command line (docs/CONTRACT.md section 7).
+
+Exit codes: 0 done, 1 any other failure, 2 bad arguments or configuration, 3 input rejected.
+Every setting is an option and an ARREARS_* variable; the option wins.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from arrears.errors import ArrearsError, ConfigError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="arrears: the nightly collections batch (loan snapshot -> days past due -> actions).",
+)
+err = Console(stderr=True)
+out = Console()
+
+# Shared options; None means "not given", so ARREARS_* variables and defaults apply.
+Landing = Annotated[Path | None, typer.Option("--landing", help="Landing folder [ARREARS_LANDING]")]
+Warehouse = Annotated[
+    Path | None, typer.Option("--warehouse", help="DuckDB file [ARREARS_WAREHOUSE]")
+]
+Outbox = Annotated[Path | None, typer.Option("--outbox", help="Outbox folder [ARREARS_OUTBOX]")]
+Strategy = Annotated[
+    Path | None, typer.Option("--strategy", help="Strategy file [ARREARS_STRATEGY]")
+]
+Profile = Annotated[
+    str | None, typer.Option("--profile", help="Compliance profile cn|us [ARREARS_PROFILE]")
+]
+Timezone = Annotated[
+    str | None,
+    typer.Option("--timezone", help="Time zone of customers without one [ARREARS_TIMEZONE]"),
+]
+Postgres = Annotated[
+    str | None, typer.Option("--postgres", help="PostgreSQL sink DSN [ARREARS_POSTGRES]")
+]
+
+
+def _parse_date(value: str, option: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ConfigError(f"{option}: {value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _settings(**options: Any):
+    from arrears.settings import load_settings
+
+    settings = load_settings(**options)
+    _check_rules(settings)
+    return settings
+
+
+def _check_rules(settings: Any) -> None:
+    """Refuse bad configuration at start (exit 2), before any data is touched."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(settings.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"--timezone: unknown time zone {settings.timezone!r}") from None
+    for check in _RULE_CHECKS:
+        check(settings)
+
+
+# Loaders of versioned rule files, each raising ConfigError; filled as steps are added.
+_RULE_CHECKS: list[Any] = []
+
+
+def _run_dates(dates: list[date], settings: Any, *, progress: bool) -> None:
+    """Run the flow for each date in order, stopping at the first failure."""
+    from arrears.prefect_env import configure
+
+    configure()
+    from flows.daily_collections import daily_collections
+
+    if not progress or len(dates) == 1:
+        for day in dates:
+            daily_collections(snapshot_date=day, settings=settings)
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err) as bar:
+        job = bar.add_task("backfill", total=len(dates))
+        for day in dates:
+            bar.update(job, description=f"snapshot {day}")
+            try:
+                daily_collections(snapshot_date=day, settings=settings)
+            except Exception:
+                err.print(
+                    f"[red]stopped at {day}[/]: fix the cause, then resume with "
+                    f"[bold]arrears backfill --from {day} --to {dates[-1]}[/]"
+                )
+                raise
+            bar.advance(job)
+
+
+@app.command()
+def run(
+    snapshot: Annotated[str, typer.Option("--date", help="Snapshot date D (YYYY-MM-DD)")],
+    landing: Landing = None,
+    warehouse: Warehouse = None,
+    outbox: Outbox = None,
+    strategy: Strategy = None,
+    profile: Profile = None,
+    timezone: Timezone = None,
+    postgres: Postgres = None,
+) -> None:
+    """Process the snapshot of one date: actions for the next day."""
+    day = _parse_date(snapshot, "--date")
+    settings = _settings(
+        landing=landing,
+        warehouse=warehouse,
+        outbox=outbox,
+        strategy=strategy,
+        profile=profile,
+        timezone=timezone,
+        postgres=postgres,
+    )
+    _run_dates([day], settings, progress=False)
+    out.print(f"snapshot {day} done: actions for {day + timedelta(days=1)} in {settings.outbox}")
+
+
+@app.command()
+def backfill(
+    start: Annotated[str, typer.Option("--from", help="First snapshot date")],
+    end: Annotated[str, typer.Option("--to", help="Last snapshot date (inclusive)")],
+    landing: Landing = None,
+    warehouse: Warehouse = None,
+    outbox: Outbox = None,
+    strategy: Strategy = None,
+    profile: Profile = None,
+    timezone: Timezone = None,
+    postgres: Postgres = None,
+) -> None:
+    """Run every date from --from to --to in order; stops at the first failure (resume from it)."""
+    first, last = _parse_date(start, "--from"), _parse_date(end, "--to")
+    if last < first:
+        raise ConfigError(f"--to {last} is before --from {first}")
+    settings = _settings(
+        landing=landing,
+        warehouse=warehouse,
+        outbox=outbox,
+        strategy=strategy,
+        profile=profile,
+        timezone=timezone,
+        postgres=postgres,
+    )
+    dates = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+    _run_dates(dates, settings, progress=True)
+    out.print(f"backfill done: {len(dates)} snapshot dates, {first} .. {last}")
+
+
+@app.command()
+def generate(
+    landing: Landing = None,
+    start: Annotated[str, typer.Option("--start", help="First snapshot date")] = "2025-06-01",
+    days: Annotated[int, typer.Option("--days", min=1, help="Consecutive snapshot days")] = 3,
+    loans: Annotated[int, typer.Option("--loans", min=1, help="Loans in the book")] = 10_000,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same files)")] = 7,
+    fmt: Annotated[str, typer.Option("--format", help="csv or parquet")] = "csv",
+) -> None:
+    """Write a synthetic landing folder: a realistic book over consecutive days."""
+    if fmt not in ("csv", "parquet"):
+        raise ConfigError(f"--format: {fmt!r} is not csv or parquet")
+    settings = _settings(landing=landing)
+    summary = _generate(settings.landing, _parse_date(start, "--start"), days, loans, seed, fmt)
+    out.print(f"wrote {len(summary.dates)} snapshot days to {settings.landing}")
+
+
+def _generate(landing: Path, start: date, days: int, loans: int, seed: int, fmt: str):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from arrears.generate import generate_landing
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err) as bar:
+        job = bar.add_task(f"generating {loans:,} loans", total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(job, completed=done, total=total)
+
+        return generate_landing(landing, start, days, loans, seed=seed, fmt=fmt, progress=progress)
+
+
+@app.command()
+def demo(
+    landing: Landing = None,
+    warehouse: Warehouse = None,
+    outbox: Outbox = None,
+    days: Annotated[int, typer.Option("--days", min=1, help="Days to generate and run")] = 5,
+    loans: Annotated[int, typer.Option("--loans", min=1, help="Loans in the book")] = 5_000,
+    start: Annotated[str, typer.Option("--start", help="First snapshot date")] = "2025-06-01",
+) -> None:
+    """Generate a small book and run it for several consecutive days."""
+    settings = _settings(landing=landing, warehouse=warehouse, outbox=outbox)
+    first = _parse_date(start, "--start")
+    _generate(settings.landing, first, days, loans, seed=7, fmt="csv")
+    dates = [first + timedelta(days=i) for i in range(days)]
+    _run_dates(dates, settings, progress=True)
+    out.print()
+    out.print("[bold]arrears demo done[/]")
+    out.print(f"  landing    {settings.landing.resolve()}")
+    out.print(f"  warehouse  {settings.warehouse.resolve()}")
+    out.print(f"  outbox     {settings.outbox.resolve()}")
+    out.print("Look at:")
+    out.print(
+        f"  duckdb {settings.warehouse} -c \"select * from ops.runs order by started_at\""
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: maps failures to the contract's exit codes."""
+    import click
+
+    try:
+        app(args=argv, standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        return 2
+    except click.exceptions.Abort:
+        err.print("aborted")
+        return 1
+    except ArrearsError as exc:
+        err.print(f"[red]error[/] (exit {exc.exit_code}): {escape(str(exc))}", highlight=False)
+        return exc.exit_code
+    except Exception as exc:
+        err.print(
+            f"[red]failed[/] (exit 1): {type(exc).__name__}: {escape(str(exc))}", highlight=False
+        )
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,49 @@
+"""The commit step: the run's candidate results replace partition D, all in one transaction.
+
+Readers of raw.* and marts.* see the previous complete state of the date until this
+transaction commits, and the new complete state after: never a mixture.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import duckdb
+
+from arrears import warehouse
+from arrears.contract import DATASETS
+from arrears.runs import action_date_for
+
+# (table, partition column, which date) for every result a run may produce.
+PARTITIONS: tuple[tuple[str, str, str], ...] = (
+    *((f"raw.{name}", "snapshot_date", "snapshot") for name in DATASETS),
+    ("marts.loan_aging", "snapshot_date", "snapshot"),
+    ("marts.kpi_daily", "snapshot_date", "snapshot"),
+    ("marts.roll_rates", "snapshot_date", "snapshot"),
+    ("marts.arrangement_status", "snapshot_date", "snapshot"),
+    ("marts.collection_actions", "action_date", "action"),
+    ("marts.suppressed_actions", "action_date", "action"),
+)
+
+
+def _work_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+    rows = con.execute(
+        "select table_name from information_schema.tables where table_schema = 'work'"
+    ).fetchall()
+    return {name for (name,) in rows}
+
+
+def commit(con: duckdb.DuckDBPyConnection, snapshot_date: date) -> dict[str, int]:
+    """Replace every partition of D for which the run produced a work table."""
+    present = _work_tables(con)
+    dates = {"snapshot": snapshot_date, "action": action_date_for(snapshot_date)}
+    counts: dict[str, int] = {}
+    with warehouse.transaction(con):
+        for table, column, which in PARTITIONS:
+            name = table.split(".", 1)[1]
+            if name not in present:
+                continue
+            counts[table] = warehouse.replace_partition(
+                con, table, f"work.{name}", column, dates[which]
+            )
+    return counts

@@ -1,0 +1,23 @@
+"""Prefect defaults for a local, offline, serverless run; set before Prefect is imported.
+
+Each is only a default: a value already in the environment (or a Prefect profile) wins.
+"""
+
+from __future__ import annotations
+
+import os
+
+DEFAULTS = {
+    # No server configured: Prefect starts a temporary local one, ~12 s on 2 cores, and the
+    # first start on an empty PREFECT_HOME can exceed the 20 s default.
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
+    "DO_NOT_TRACK": "1",
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    # Log lines of the pipeline's own modules reach the flow run logs (row counts per step).
+    "PREFECT_LOGGING_EXTRA_LOGGERS": "arrears",
+}
+
+
+def configure() -> None:
+    for key, value in DEFAULTS.items():
+        os.environ.setdefault(key, value)

@@ -1,0 +1,74 @@
+"""ops.runs: one row per run, written at start and completed at the end, whatever the outcome."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+from typing import Any
+
+import duckdb
+
+from arrears import warehouse
+
+
+def action_date_for(snapshot_date: date) -> date:
+    """A run on the snapshot of day D decides the actions of D + 1."""
+    return snapshot_date + timedelta(days=1)
+
+
+def start(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    snapshot_date: date,
+    flow_run_id: str | None,
+    settings_json: dict[str, Any],
+) -> None:
+    with warehouse.transaction(con):
+        # A run that died without finishing (killed process) is marked so, not left RUNNING.
+        con.execute(
+            "update ops.runs set status = 'ABANDONED', finished_at = now(), "
+            "error = 'the process ended before the run finished' "
+            "where status = 'RUNNING' and snapshot_date = $d",
+            {"d": snapshot_date},
+        )
+        con.execute(
+            "insert into ops.runs (run_id, flow_run_id, snapshot_date, action_date, started_at, "
+            "status, settings_json) values ($run_id, $flow_run_id, $d, $a, now(), 'RUNNING', $s)",
+            {
+                "run_id": run_id,
+                "flow_run_id": flow_run_id,
+                "d": snapshot_date,
+                "a": action_date_for(snapshot_date),
+                "s": json.dumps(settings_json, default=str, sort_keys=True),
+            },
+        )
+
+
+def finish(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    status: str,
+    *,
+    error: str | None = None,
+    inputs: dict[str, Any] | None = None,
+    row_counts: dict[str, Any] | None = None,
+) -> None:
+    con.execute(
+        "update ops.runs set status = $status, finished_at = now(), error = $error, "
+        "inputs_json = coalesce($inputs, inputs_json), "
+        "row_counts_json = coalesce($counts, row_counts_json) where run_id = $run_id",
+        {
+            "status": status,
+            "error": error,
+            "inputs": json.dumps(inputs, default=str, sort_keys=True) if inputs else None,
+            "counts": json.dumps(row_counts, default=str, sort_keys=True) if row_counts else None,
+            "run_id": run_id,
+        },
+    )
+
+
+def record_inputs(con: duckdb.DuckDBPyConnection, run_id: str, inputs: dict[str, Any]) -> None:
+    con.execute(
+        "update ops.runs set inputs_json = $inputs where run_id = $run_id",
+        {"inputs": json.dumps(inputs, default=str, sort_keys=True), "run_id": run_id},
+    )

@@ -1,0 +1,65 @@
+"""daily_collections: one snapshot date in, tomorrow's collection actions out.
+
+    landing/<D>/ -> ingest -> commit
+
+Nothing reaches raw.* or marts.* unless every step before the commit succeeded, and the
+commit replaces the date's partitions in one transaction.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from arrears.prefect_env import configure
+
+configure()
+
+from prefect import flow, get_run_logger  # noqa: E402
+from prefect.runtime import flow_run  # noqa: E402
+
+from arrears import warehouse  # noqa: E402
+from arrears.errors import ArrearsError, InputRejected  # noqa: E402
+from arrears.settings import Settings, load_settings  # noqa: E402
+from tasks.commit import commit_results  # noqa: E402
+from tasks.ingest import ingest_landing  # noqa: E402
+from tasks.runs import finish_run, start_run  # noqa: E402
+
+
+def yesterday(timezone: str) -> date:
+    """The default snapshot: the day that ended most recently in the lender's time zone."""
+    return datetime.now(ZoneInfo(timezone)).date() - timedelta(days=1)
+
+
+@flow(name="daily_collections", log_prints=True)
+def daily_collections(
+    snapshot_date: date | None = None, settings: Settings | None = None
+) -> dict[str, object]:
+    """Process the loan snapshot of `snapshot_date` (default: yesterday) end to end."""
+    settings = settings or load_settings()
+    snapshot_date = snapshot_date or yesterday(settings.timezone)
+    logger = get_run_logger()
+    run_id = str(flow_run.id or uuid.uuid4())
+    logger.info("snapshot %s -> actions for %s", snapshot_date, snapshot_date + timedelta(days=1))
+
+    holder = f"daily_collections {snapshot_date} run {run_id}"
+    with warehouse.run_lock(settings.warehouse, settings.lock_timeout_seconds, holder):
+        start_run(run_id, snapshot_date, flow_run.id, settings)
+        inputs: dict[str, object] | None = None
+        try:
+            landed = ingest_landing(snapshot_date, settings)
+            inputs = landed.as_json()
+            committed = commit_results(snapshot_date, settings)
+        except InputRejected as exc:
+            finish_run(run_id, "REJECTED", settings, error=str(exc), inputs=inputs)
+            raise
+        except ArrearsError as exc:
+            finish_run(run_id, "FAILED", settings, error=str(exc), inputs=inputs)
+            raise
+        except Exception as exc:
+            finish_run(run_id, "FAILED", settings, error=f"{type(exc).__name__}: {exc}", inputs=inputs)
+            raise
+        counts = {"ingest": landed.rows(), "commit": committed}
+        finish_run(run_id, "SUCCEEDED", settings, inputs=inputs, row_counts=counts)
+    return {"run_id": run_id, "snapshot_date": snapshot_date.isoformat(), "rows": counts}

@@ -1,0 +1,40 @@
+"""Read the landing folder of one snapshot date into the run's work tables."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from prefect import get_run_logger, task
+
+from arrears import ingest, warehouse
+from arrears.ingest import IngestSummary
+from arrears.settings import Settings
+from tasks.retries import transient_only
+
+
+@task(name="ingest", retries=2, retry_delay_seconds=5, retry_condition_fn=transient_only)
+def ingest_landing(snapshot_date: date, settings: Settings) -> IngestSummary:
+    logger = get_run_logger()
+    with warehouse.opened(settings.warehouse) as con:
+        summary = ingest.ingest(
+            con,
+            snapshot_date,
+            settings.landing,
+            encodings=settings.dataset_encodings,
+            default_encoding=settings.encoding,
+        )
+    for name, landed in summary.files.items():
+        if landed.carried_forward_from:
+            logger.info(
+                "%s: no file for %s, carried forward %d rows from %s",
+                name,
+                snapshot_date,
+                landed.rows,
+                landed.carried_forward_from,
+            )
+        elif landed.file is None:
+            logger.info("%s: no file (optional), 0 rows", name)
+        else:
+            extra = f", {landed.duplicates_ignored} repeated events ignored" if landed.duplicates_ignored else ""
+            logger.info("%s: %d rows from %s%s", name, landed.rows, landed.file, extra)
+    return summary

@@ -1,0 +1,44 @@
+"""ops.runs bookkeeping at the start and end of every run."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from prefect import task
+
+from arrears import runs, warehouse
+from arrears.settings import Settings
+
+
+def settings_summary(settings: Settings) -> dict[str, Any]:
+    """What a run records of its settings: locations and rules, never credentials."""
+    return {
+        "landing": str(settings.landing),
+        "warehouse": str(settings.warehouse),
+        "outbox": str(settings.outbox),
+        "strategy": str(settings.strategy),
+        "aging": str(settings.aging),
+        "profile": settings.profile,
+        "timezone": settings.timezone,
+        "postgres_sink": settings.postgres is not None,
+    }
+
+
+@task(name="start-run")
+def start_run(run_id: str, snapshot_date: date, flow_run_id: str | None, settings: Settings) -> None:
+    with warehouse.opened(settings.warehouse) as con:
+        runs.start(con, run_id, snapshot_date, flow_run_id, settings_summary(settings))
+
+
+@task(name="finish-run")
+def finish_run(
+    run_id: str,
+    status: str,
+    settings: Settings,
+    error: str | None = None,
+    inputs: dict[str, Any] | None = None,
+    row_counts: dict[str, Any] | None = None,
+) -> None:
+    with warehouse.opened(settings.warehouse) as con:
+        runs.finish(con, run_id, status, error=error, inputs=inputs, row_counts=row_counts)
