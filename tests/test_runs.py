@@ -1,0 +1,77 @@
+"""Run bookkeeping and the one-run-per-warehouse lock, across real processes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from datetime import date
+
+import pytest
+
+from arrears import runs, warehouse
+from arrears.errors import RunLocked
+
+HOLD = """
+import sys, time
+from arrears.warehouse import run_lock
+with run_lock(sys.argv[1], 5, "daily_collections 2025-06-01 run A"):
+    print("held", flush=True)
+    time.sleep(float(sys.argv[2]))
+"""
+
+
+def hold_lock(path, seconds: float) -> subprocess.Popen:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(path), str(seconds)], stdout=subprocess.PIPE, text=True
+    )
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "held"
+    return proc
+
+
+def test_second_run_fails_clearly_when_the_lock_is_held(tmp_path):
+    db = tmp_path / "arrears.duckdb"
+    holder = hold_lock(db, 5)
+    try:
+        with pytest.raises(RunLocked) as info:
+            with warehouse.run_lock(db, 0.3, "run B"):
+                pytest.fail("acquired a lock another process holds")
+        assert "daily_collections 2025-06-01 run A" in str(info.value)
+        assert "ARREARS_LOCK_TIMEOUT_SECONDS" in str(info.value)
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_second_run_waits_for_the_first_to_finish(tmp_path):
+    db = tmp_path / "arrears.duckdb"
+    holder = hold_lock(db, 1.5)
+    started = time.monotonic()
+    with warehouse.run_lock(db, 30, "run B"):
+        waited = time.monotonic() - started
+    holder.wait()
+    # Run A held the lock for 1.5 s after saying so: B can only have entered after that.
+    assert waited > 1.2
+
+
+def test_a_killed_holder_releases_the_lock(tmp_path):
+    db = tmp_path / "arrears.duckdb"
+    holder = hold_lock(db, 60)
+    holder.kill()
+    holder.wait()
+    with warehouse.run_lock(db, 2, "run B"):
+        pass
+
+
+def test_a_run_left_running_by_a_dead_process_is_marked_abandoned():
+    con = warehouse.connect(":memory:")
+    day = date(2025, 6, 1)
+    runs.start(con, "run-a", day, None, {})
+    runs.start(con, "run-b", day, None, {})
+    runs.finish(con, "run-b", "SUCCEEDED", row_counts={"loans": 3})
+    rows = con.execute("select run_id, status, row_counts_json from ops.runs order by run_id")
+    assert rows.fetchall() == [
+        ("run-a", "ABANDONED", None),
+        ("run-b", "SUCCEEDED", '{"loans": 3}'),
+    ]
+    assert runs.action_date_for(day) == date(2025, 6, 2)
