@@ -1,0 +1,28 @@
+"""Publishing: channel outbox files with a manifest, and the PostgreSQL sink (CONTRACT 6, 7)."""
+
+from arrears.publish.columns import (
+    ALLOWED_PERSONAL_COLUMNS,
+    PersonalDataViolation,
+    channel_columns,
+    check_personal_columns,
+)
+from arrears.publish.folders import OutboxBusy, recover_outbox
+from arrears.publish.manifest import Manifest, ManifestFile, OutboxIncomplete, verify_outbox
+from arrears.publish.outbox import OutboxEncodingError, publish_outbox
+from arrears.publish.postgres_sink import sink_postgres
+
+__all__ = [
+    "ALLOWED_PERSONAL_COLUMNS",
+    "Manifest",
+    "ManifestFile",
+    "OutboxBusy",
+    "OutboxEncodingError",
+    "OutboxIncomplete",
+    "PersonalDataViolation",
+    "channel_columns",
+    "check_personal_columns",
+    "publish_outbox",
+    "recover_outbox",
+    "sink_postgres",
+    "verify_outbox",
+]

@@ -1,0 +1,58 @@
+-- One channel's outbox rows for an action date: the action columns of the mart plus every
+-- recipient column any channel may carry. The caller selects only what its channel is allowed
+-- (arrears/publish/columns.py) and orders by priority, action_id.
+with
+
+actions as (
+    select * from marts.collection_actions
+    where action_date = $action_date
+      and channel = $channel
+),
+
+customers as (
+    select * from raw.customers
+),
+
+loan_aging as (
+    select snapshot_date, loan_id, branch from marts.loan_aging
+),
+
+final as (
+    select
+        actions.action_id,
+        actions.action_date,
+        actions.snapshot_date,
+        actions.customer_id,
+        actions.loan_ids,
+        actions.primary_loan_id,
+        actions.channel,
+        actions.stage,
+        actions.priority,
+        actions.overdue_amount,
+        actions.outstanding_amount,
+        actions.window_start,
+        actions.window_end,
+        actions.timezone,
+        actions.max_attempts,
+        actions.template,
+        actions.strategy_version,
+        actions.strategy_variant,
+        customers.full_name,
+        customers.national_id,
+        customers.phone,
+        customers.email,
+        customers.address,
+        customers.city,
+        customers.province,
+        customers.postal_code,
+        loan_aging.branch,
+    from actions
+    left join customers
+        on customers.customer_id = actions.customer_id
+        and customers.snapshot_date = actions.snapshot_date
+    left join loan_aging
+        on loan_aging.loan_id = actions.primary_loan_id
+        and loan_aging.snapshot_date = actions.snapshot_date
+)
+
+select * from final
