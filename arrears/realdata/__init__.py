@@ -1,0 +1,1 @@
+"""Real data turned into landing folders, to run the pipeline on real repayment behaviour."""
