@@ -1,0 +1,137 @@
+-- Customer x channel x source: the candidates that passed the loan-level checks, consolidated,
+-- then the customer-level checks in this order: CONSENT, NO_CONTACT_DATA, WINDOW, CAP (one
+-- action per customer, channel and date: an arrangement reminder SMS wins over a stage SMS),
+-- and CAPACITY (per channel, by priority). reason null = the action is taken.
+with
+
+candidates as (
+    select * from work.decide_candidates
+    where reason is null
+),
+
+customers as (
+    select * from work.decide_customers
+),
+
+capacity as (
+    select * from work.strategy_capacity
+),
+
+-- the contact window on the action date, once per time zone (ICU conversions are not free)
+windows as (
+    select
+        timezone,
+        timezone(timezone, $action_date::date + $window_start::time) as window_start,
+        timezone(timezone, $action_date::date + $window_end::time) as window_end,
+    from (select distinct timezone from customers where has_valid_timezone)
+),
+
+consolidated as (
+    select
+        customer_id,
+        channel,
+        source,
+        min(variant) as variant,
+        min(stage) as stage,
+        min(template) as template,
+        list(loan_id order by loan_id) as loan_ids,
+        -- the most delinquent loan, then the largest overdue, then the largest balance
+        first(loan_id order by dpd desc, overdue_amount desc, outstanding_principal desc, loan_id)
+            as primary_loan_id,
+        max(risk_score) as risk_score,
+        sum(overdue_amount)::decimal(18,2) as overdue_amount,
+        sum(outstanding_principal)::decimal(18,2) as outstanding_amount,
+        min(call_attempts_remaining) as call_attempts_remaining,
+    from candidates
+    group by customer_id, channel, source
+),
+
+checked as (
+    select
+        consolidated.*,
+        customers.timezone,
+        customers.has_valid_timezone,
+        case
+            when consolidated.channel = 'SMS' and not customers.consent_sms then 'CONSENT'
+            when consolidated.channel = 'CALL' and not customers.consent_call then 'CONSENT'
+            when consolidated.channel = 'EMAIL' and not customers.consent_email then 'CONSENT'
+            when consolidated.channel in ('SMS', 'CALL') and not customers.has_phone
+                then 'NO_CONTACT_DATA'
+            when consolidated.channel in ('LETTER', 'VISIT') and not customers.has_address
+                then 'NO_CONTACT_DATA'
+            when consolidated.channel = 'EMAIL' and not customers.has_email then 'NO_CONTACT_DATA'
+            when not customers.has_valid_timezone then 'WINDOW'
+            when row_number() over (
+                partition by consolidated.customer_id, consolidated.channel
+                order by case consolidated.source when 'REMINDER' then 0 else 1 end
+            ) > 1 then 'CAP'
+        end as reason,
+        case
+            when consolidated.channel in ('SMS', 'CALL') and not customers.has_phone then 'no phone'
+            when consolidated.channel in ('LETTER', 'VISIT') and not customers.has_address
+                then 'no address'
+            when consolidated.channel = 'EMAIL' and not customers.has_email then 'no email'
+            when not customers.has_valid_timezone then 'unknown time zone ' || customers.timezone
+        end as contact_detail,
+    from consolidated
+    inner join customers
+        on customers.customer_id = consolidated.customer_id
+),
+
+prioritized as (
+    select
+        checked.*,
+        row_number() over (
+            partition by checked.channel, checked.reason is null
+            order by checked.risk_score desc, checked.overdue_amount desc, checked.customer_id
+        ) as priority,
+        capacity.capacity,
+        windows.window_start,
+        windows.window_end,
+    from checked
+    left join capacity
+        on capacity.channel = checked.channel
+    left join windows
+        on windows.timezone = checked.timezone
+),
+
+final as (
+    select
+        md5(concat_ws('|', $action_date::date, customer_id, channel, $strategy_version))
+            as action_id,
+        $action_date::date as action_date,
+        $snapshot_date::date as snapshot_date,
+        customer_id,
+        loan_ids,
+        primary_loan_id,
+        channel,
+        stage,
+        source,
+        case
+            when reason is not null then reason
+            when capacity is not null and priority > capacity then 'CAPACITY'
+        end as reason,
+        case
+            when reason = 'CONSENT' then 'consent_' || lower(channel) || ' is false'
+            when reason = 'CAP' then 'at most one ' || channel || ' a day per customer'
+            when reason is not null then contact_detail
+            when capacity is not null and priority > capacity
+                then 'priority ' || priority || ' beyond daily capacity ' || capacity
+        end as detail,
+        case when reason is null then priority end as priority,
+        risk_score,
+        overdue_amount,
+        outstanding_amount,
+        window_start,
+        window_end,
+        timezone,
+        case
+            when channel = 'CALL' then least($call_attempts_per_day::integer, call_attempts_remaining)
+        end as max_attempts,
+        template,
+        $strategy_version as strategy_version,
+        variant as strategy_variant,
+    from prioritized
+)
+
+select * from final
