@@ -1,6 +1,6 @@
 """daily_collections: one snapshot date in, tomorrow's collection actions out.
 
-    landing/<D>/ -> ingest -> commit
+    landing/<D>/ -> ingest -> validate -> age -> decide -> validate -> commit -> publish -> report
 
 Nothing reaches raw.* or marts.* unless every step before the commit succeeded, and the
 commit replaces the date's partitions in one transaction.
@@ -22,8 +22,13 @@ from prefect.runtime import flow_run  # noqa: E402
 from arrears import warehouse  # noqa: E402
 from arrears.errors import ArrearsError, InputRejected  # noqa: E402
 from arrears.settings import Settings, load_settings  # noqa: E402
+from tasks.aging import age_loans  # noqa: E402
 from tasks.commit import commit_results  # noqa: E402
+from tasks.decide import decide_actions  # noqa: E402
 from tasks.ingest import ingest_landing  # noqa: E402
+from tasks.publish import publish_actions, sink_to_postgres  # noqa: E402
+from tasks.quality import validate_action_lists, validate_landing  # noqa: E402
+from tasks.report import report_run  # noqa: E402
 from tasks.runs import finish_run, start_run  # noqa: E402
 
 
@@ -50,7 +55,14 @@ def daily_collections(
         try:
             landed = ingest_landing(snapshot_date, settings)
             inputs = landed.as_json()
+            landing_audit = validate_landing(run_id, snapshot_date, settings)
+            aged = age_loans(snapshot_date, settings)
+            decided = decide_actions(snapshot_date, settings)
+            validate_action_lists(run_id, snapshot_date, settings)
             committed = commit_results(snapshot_date, settings)
+            published = publish_actions(run_id, snapshot_date, settings)
+            sunk = sink_to_postgres(snapshot_date, settings) if settings.postgres else None
+            report = report_run(run_id, snapshot_date, settings, str(published["folder"]))
         except InputRejected as exc:
             finish_run(run_id, "REJECTED", settings, error=str(exc), inputs=inputs)
             raise
@@ -60,6 +72,15 @@ def daily_collections(
         except Exception as exc:
             finish_run(run_id, "FAILED", settings, error=f"{type(exc).__name__}: {exc}", inputs=inputs)
             raise
-        counts = {"ingest": landed.rows(), "commit": committed}
+        counts = {
+            "ingest": landed.rows(),
+            "quarantined": landing_audit.quarantined,
+            "age": aged,
+            "decide": decided,
+            "commit": committed,
+            "publish": published["files"],
+            "postgres": sunk,
+            "report": report,
+        }
         finish_run(run_id, "SUCCEEDED", settings, inputs=inputs, row_counts=counts)
     return {"run_id": run_id, "snapshot_date": snapshot_date.isoformat(), "rows": counts}

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import psycopg
 from prefect import Task
 from prefect.client.schemas.objects import State, TaskRun
 
 from arrears.errors import ArrearsError
 
+TRANSIENT = (OSError, ConnectionError, TimeoutError, psycopg.OperationalError)
+
 
 def transient_only(task: Task, task_run: TaskRun, state: State) -> bool:
-    """Retry on OS and connection errors; never on rejected input or configuration."""
+    """Retry on OS, network and database-connection errors; never on rejected input."""
     try:
         state.result()
     except ArrearsError:
         return False
-    except (OSError, ConnectionError, TimeoutError):
+    except TRANSIENT:
         return True
     except Exception:
         return False

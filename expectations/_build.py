@@ -1,0 +1,107 @@
+"""Shared helpers for the suites: every expectation carries its rule name in `meta`.
+
+meta keys read by arrears.quality.runner:
+  rule           short, stable name recorded in quality.quarantine and quality.runs
+  value          column (or SQL expression over the batch) recorded as the offending value;
+                 left out when the value is personal data
+  dataset_level  true when the check is about the whole dataset, so no row can be quarantined
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from arrears.contract import DATASETS
+
+
+def meta(rule: str, value: str | None = None, *, dataset_level: bool = False) -> dict[str, Any]:
+    out: dict[str, Any] = {"rule": rule}
+    if value is not None:
+        out["value"] = value
+    if dataset_level:
+        out["dataset_level"] = True
+    return out
+
+
+def column_value(dataset: str, column: str) -> str | None:
+    """The column to record as the offending value, or None when it holds personal data."""
+    return None if DATASETS[dataset].column(column).personal else column
+
+
+def not_null(dataset: str, *columns: str) -> list[Any]:
+    import great_expectations as gx
+
+    return [
+        gx.expectations.ExpectColumnValuesToNotBeNull(
+            column=column, meta=meta(f"{column} is missing")
+        )
+        for column in columns
+    ]
+
+
+def non_negative(dataset: str, *columns: str) -> list[Any]:
+    import great_expectations as gx
+
+    return [
+        gx.expectations.ExpectColumnValuesToBeBetween(
+            column=column, min_value=0, meta=meta(f"{column} is negative", column)
+        )
+        for column in columns
+    ]
+
+
+def in_enum(dataset: str, column: str) -> Any:
+    import great_expectations as gx
+
+    values = DATASETS[dataset].column(column).enum
+    if values is None:
+        raise ValueError(f"{dataset}.{column} has no enum in the contract")
+    return gx.expectations.ExpectColumnValuesToBeInSet(
+        column=column, value_set=list(values), meta=meta(f"{column} not a known value", column)
+    )
+
+
+def unique_key(dataset: str) -> Any:
+    """The contract key is unique within the snapshot (nulls compare equal, as in the file)."""
+    import great_expectations as gx
+
+    key = DATASETS[dataset].key
+    if len(key) == 1:
+        return gx.expectations.ExpectColumnValuesToBeUnique(
+            column=key[0], meta=meta(f"{key[0]} duplicated", key[0])
+        )
+    columns = ", ".join(key)
+    return gx.expectations.UnexpectedRowsExpectation(
+        unexpected_rows_query=(
+            f"select * from (select *, count(*) over (partition by {columns}) as key_rows "
+            "from {batch}) where key_rows > 1"
+        ),
+        meta=meta(f"({columns}) duplicated"),
+    )
+
+
+def references(
+    dataset: str, column: str, parent: str, parent_column: str, rule: str | None = None
+) -> Any:
+    """Every non-null `column` exists in work.<parent> (GX has no foreign-key expectation)."""
+    import great_expectations as gx
+
+    return gx.expectations.UnexpectedRowsExpectation(
+        unexpected_rows_query=(
+            "select b.* from {batch} b "
+            f"left join work.{parent} p on p.{parent_column} = b.{column} "
+            "and p.snapshot_date = b.snapshot_date "
+            f"where b.{column} is not null and p.{parent_column} is null"
+        ),
+        meta=meta(rule or f"{column} not in {parent}", column_value(dataset, column)),
+    )
+
+
+def suite(name: str, expectations: list[Any]) -> Any:
+    import great_expectations as gx
+
+    rules = [e.meta["rule"] for e in expectations]
+    duplicated = {r for r in rules if rules.count(r) > 1}
+    if duplicated:
+        raise ValueError(f"{name}: rule names must be unique, repeated: {sorted(duplicated)}")
+    return gx.ExpectationSuite(name=name, expectations=expectations)

@@ -1,0 +1,31 @@
+"""What an operator reads at a glance: Prefect artifacts and the daily HTML report."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from prefect import get_run_logger, task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+
+from arrears import warehouse
+from arrears.report import run_summary, write_report
+from arrears.settings import Settings
+
+
+@task(name="report")
+def report_run(run_id: str, snapshot_date: date, settings: Settings, outbox_folder: str) -> str:
+    logger = get_run_logger()
+    manifest = str(Path(outbox_folder) / "_manifest.json")
+    with warehouse.opened(settings.warehouse) as con:
+        summary = run_summary(con, snapshot_date)
+        path = write_report(con, snapshot_date, settings.reports)
+    for key, rows in summary.artifact_tables().items():
+        create_table_artifact(key=key, table=rows, description=f"{key} for snapshot {snapshot_date}")
+    create_markdown_artifact(
+        key="run-summary",
+        markdown=summary.markdown(manifest),
+        description=f"arrears run {run_id} for snapshot {snapshot_date}",
+    )
+    logger.info("report written to %s", path)
+    return str(path)
