@@ -73,8 +73,20 @@ def _check_rules(settings: Any) -> None:
         check(settings)
 
 
-# Loaders of versioned rule files, each raising ConfigError; filled as steps are added.
-_RULE_CHECKS: list[Any] = []
+def _check_aging(settings: Any) -> None:
+    from arrears.aging import load_aging_config
+
+    load_aging_config(settings.aging)
+
+
+def _check_strategy(settings: Any) -> None:
+    from arrears.strategy import load_strategy
+
+    load_strategy(settings.strategy, settings.profile)
+
+
+# Every versioned rule file is loaded and validated before a run touches data.
+_RULE_CHECKS = (_check_aging, _check_strategy)
 
 
 def _run_dates(dates: list[date], settings: Any, *, progress: bool) -> None:
@@ -90,7 +102,12 @@ def _run_dates(dates: list[date], settings: Any, *, progress: bool) -> None:
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
     with Progress(*columns, console=err) as bar:
         job = bar.add_task("backfill", total=len(dates))
         for day in dates:
@@ -184,7 +201,12 @@ def _generate(landing: Path, start: date, days: int, loans: int, seed: int, fmt:
 
     from arrears.generate import generate_landing
 
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
     with Progress(*columns, console=err) as bar:
         job = bar.add_task(f"generating {loans:,} loans", total=None)
 
@@ -192,6 +214,25 @@ def _generate(landing: Path, start: date, days: int, loans: int, seed: int, fmt:
             bar.update(job, completed=done, total=total)
 
         return generate_landing(landing, start, days, loans, seed=seed, fmt=fmt, progress=progress)
+
+
+@app.command()
+def report(
+    snapshot: Annotated[str, typer.Option("--date", help="Snapshot date D (YYYY-MM-DD)")],
+    warehouse: Warehouse = None,
+    reports: Annotated[
+        Path | None, typer.Option("--reports", help="Report folder [ARREARS_REPORTS]")
+    ] = None,
+) -> None:
+    """Write the daily HTML report of a processed snapshot date."""
+    from arrears.report import report_for_date
+
+    day = _parse_date(snapshot, "--date")
+    settings = _settings(warehouse=warehouse, reports=reports)
+    if not settings.warehouse.exists():
+        raise ConfigError(f"--warehouse: {settings.warehouse} does not exist; run a date first")
+    path = report_for_date(settings.warehouse, day, settings.reports)
+    out.print(f"report: {path}")
 
 
 @app.command()
@@ -214,24 +255,33 @@ def demo(
     out.print(f"  landing    {settings.landing.resolve()}")
     out.print(f"  warehouse  {settings.warehouse.resolve()}")
     out.print(f"  outbox     {settings.outbox.resolve()}")
+    out.print(f"  reports    {settings.reports.resolve()}")
+    last = dates[-1]
     out.print("Look at:")
+    out.print(f"  {settings.reports / last.isoformat() / 'report.html'}   the daily report")
     out.print(
-        f"  duckdb {settings.warehouse} -c \"select * from ops.runs order by started_at\""
+        f"  {settings.outbox / (last + timedelta(days=1)).isoformat()}/   tomorrow's action lists"
+    )
+    out.print(
+        "  uv run python -c \"import duckdb; duckdb.connect('"
+        + str(settings.warehouse)
+        + "', read_only=True).sql('from marts.kpi_daily order by all').show()\""
     )
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: maps failures to the contract's exit codes."""
-    import click
+    from typer._click.exceptions import ClickException
 
     try:
         app(args=argv, standalone_mode=False)
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         return int(exc.exit_code)
-    except click.ClickException as exc:
+    except ClickException as exc:
+        # Usage errors: unknown command or option, missing or malformed value.
         exc.show()
         return 2
-    except click.exceptions.Abort:
+    except typer.Abort:
         err.print("aborted")
         return 1
     except ArrearsError as exc:

@@ -70,7 +70,9 @@ def daily_collections(
             finish_run(run_id, "FAILED", settings, error=str(exc), inputs=inputs)
             raise
         except Exception as exc:
-            finish_run(run_id, "FAILED", settings, error=f"{type(exc).__name__}: {exc}", inputs=inputs)
+            finish_run(
+                run_id, "FAILED", settings, error=f"{type(exc).__name__}: {exc}", inputs=inputs
+            )
             raise
         counts = {
             "ingest": landed.rows(),

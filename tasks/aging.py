@@ -18,7 +18,8 @@ def age_loans(snapshot_date: date, settings: Settings) -> dict[str, int]:
     with warehouse.opened(settings.warehouse) as con:
         counts = build_aging(con, snapshot_date, config)
         buckets = con.execute(
-            "select bucket, count(*) from work.loan_aging where is_aged group by bucket order by bucket"
+            "select bucket, count(*) from work.loan_aging where is_aged "
+            "group by bucket order by bucket"
         ).fetchall()
         mismatches = warehouse.scalar(
             con, "select count(*) from work.loan_aging where has_source_dpd_mismatch"

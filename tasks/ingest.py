@@ -35,6 +35,10 @@ def ingest_landing(snapshot_date: date, settings: Settings) -> IngestSummary:
         elif landed.file is None:
             logger.info("%s: no file (optional), 0 rows", name)
         else:
-            extra = f", {landed.duplicates_ignored} repeated events ignored" if landed.duplicates_ignored else ""
+            extra = (
+                f", {landed.duplicates_ignored} repeated events ignored"
+                if landed.duplicates_ignored
+                else ""
+            )
             logger.info("%s: %d rows from %s%s", name, landed.rows, landed.file, extra)
     return summary

@@ -21,7 +21,9 @@ def report_run(run_id: str, snapshot_date: date, settings: Settings, outbox_fold
         summary = run_summary(con, snapshot_date)
         path = write_report(con, snapshot_date, settings.reports)
     for key, rows in summary.artifact_tables().items():
-        create_table_artifact(key=key, table=rows, description=f"{key} for snapshot {snapshot_date}")
+        create_table_artifact(
+            key=key, table=rows, description=f"{key} for snapshot {snapshot_date}"
+        )
     create_markdown_artifact(
         key="run-summary",
         markdown=summary.markdown(manifest),

@@ -26,7 +26,9 @@ def settings_summary(settings: Settings) -> dict[str, Any]:
 
 
 @task(name="start-run")
-def start_run(run_id: str, snapshot_date: date, flow_run_id: str | None, settings: Settings) -> None:
+def start_run(
+    run_id: str, snapshot_date: date, flow_run_id: str | None, settings: Settings
+) -> None:
     with warehouse.opened(settings.warehouse) as con:
         runs.start(con, run_id, snapshot_date, flow_run_id, settings_summary(settings))
 
