@@ -106,7 +106,7 @@ def ingest(
     encodings: dict[str, str] | None = None,
     default_encoding: str = "utf-8",
 ) -> IngestSummary:
-    """Load every dataset of `landing/<D>/` into `work.<dataset>`; raise InputRejected on bad input."""
+    """Load every dataset of `landing/<D>/` into `work.<dataset>`, or raise InputRejected."""
     folder = landing_folder(landing, snapshot_date)
     if not folder.is_dir():
         raise InputRejected(

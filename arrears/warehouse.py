@@ -38,7 +38,10 @@ def sql_text(name: str) -> str:
 
 def raw_table_ddl(dataset: str) -> str:
     columns = ",\n    ".join(f"{c.name} {c.sql_type}" for c in DATASETS[dataset].columns)
-    return f"create table if not exists raw.{dataset} (\n    snapshot_date DATE not null,\n    {columns}\n)"
+    return (
+        f"create table if not exists raw.{dataset} (\n"
+        f"    snapshot_date DATE not null,\n    {columns}\n)"
+    )
 
 
 def work_table_ddl(dataset: str) -> str:

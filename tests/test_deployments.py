@@ -36,7 +36,9 @@ def test_entrypoint_imports_a_flow_and_parameters_match(name):
     assert isinstance(flow, Flow)
     signature = inspect.signature(flow.fn)
     given = set(deployment.get("parameters") or {})
-    assert given <= set(signature.parameters), f"unknown parameters {given - set(signature.parameters)}"
+    assert given <= set(signature.parameters), (
+        f"unknown parameters {given - set(signature.parameters)}"
+    )
     required = {
         p.name for p in signature.parameters.values() if p.default is inspect.Parameter.empty
     }
@@ -53,4 +55,3 @@ def test_daily_runs_at_two_in_shanghai_on_a_process_pool():
     assert daily["work_pool"]["name"] == "arrears-process"
     # No snapshot_date: the flow then processes yesterday in the lender's time zone.
     assert "snapshot_date" not in daily["parameters"]
-

@@ -59,7 +59,9 @@ def test_example_landing_is_typed(con, example_landing):
         "where loan_id = 'X-0002' and installment_no = 1"
     ).fetchall()
     assert row == [(Decimal("800.00"), Decimal("0.00"), date(2025, 5, 16), None)]
-    types = dict(con.execute("select column_name, column_type from (describe work.loans)").fetchall())
+    types = dict(
+        con.execute("select column_name, column_type from (describe work.loans)").fetchall()
+    )
     assert types["principal_amount"] == "DECIMAL(18,2)"
     assert types["origination_date"] == "DATE"
     consent = con.execute(
@@ -128,7 +130,9 @@ def test_holds_and_arrangements_carry_forward(con, example_landing):
     next_day = example_landing / "2025-07-01"
     next_day.mkdir()
     for name in ("loans", "installments", "customers"):
-        (next_day / f"{name}.csv").write_bytes((folder(example_landing) / f"{name}.csv").read_bytes())
+        (next_day / f"{name}.csv").write_bytes(
+            (folder(example_landing) / f"{name}.csv").read_bytes()
+        )
 
     summary = ingest.ingest(con, date(2025, 7, 1), example_landing)
 
@@ -209,7 +213,9 @@ def test_unparsable_date(con, example_landing):
 
 
 def test_impossible_calendar_date(con, example_landing):
-    rewrite(example_landing, "loans", "2025-01-01,2027-12-31,4000.00", "2025-02-30,2027-12-31,4000.00")
+    rewrite(
+        example_landing, "loans", "2025-01-01,2027-12-31,4000.00", "2025-02-30,2027-12-31,4000.00"
+    )
     error = rejected(con, example_landing)
     assert error.rule == "column origination_date: not a date (YYYY-MM-DD)"
 
