@@ -13,6 +13,8 @@ from typing import Any
 
 from arrears.contract import CHANNELS, PERSONAL_COLUMNS
 from arrears.errors import InputRejected
+from arrears.publish.columns import ALLOWED_PERSONAL_COLUMNS as _OUTBOX_ALLOWED
+from arrears.publish.columns import RECIPIENT_COLUMNS
 from expectations import _build as b
 
 DATASET = "collection_actions"
@@ -24,13 +26,11 @@ PROFILE_WINDOWS: dict[str, tuple[str, str]] = {
 }
 
 # The personal data an outbox file of each channel may carry (branch is not personal).
+# One definition of what each channel may receive: the outbox's column map, keyed here by the
+# channel as the marts spell it.
 ALLOWED_PERSONAL_COLUMNS: dict[str, tuple[str, ...]] = {
-    "SMS": ("phone",),
-    "CALL": ("phone", "full_name"),
-    "EMAIL": ("email",),
-    "LETTER": ("full_name", "address", "city", "province", "postal_code"),
-    "VISIT": ("full_name", "address", "city", "province", "postal_code"),
-    "LEGAL": ("full_name", "national_id"),
+    channel.upper(): tuple(c for c in RECIPIENT_COLUMNS[channel] if c in allowed)
+    for channel, allowed in _OUTBOX_ALLOWED.items()
 }
 
 # Holds under which nobody is contacted at all.
