@@ -187,16 +187,27 @@ def generate(
     loans: Annotated[int, typer.Option("--loans", min=1, help="Loans in the book")] = 10_000,
     seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same files)")] = 7,
     fmt: Annotated[str, typer.Option("--format", help="csv or parquet")] = "csv",
+    skip_optional_every: Annotated[
+        int,
+        typer.Option(
+            "--skip-optional-every",
+            min=0,
+            help="Leave out arrangements and holds every N-th day (exercises carry-forward)",
+        ),
+    ] = 0,
 ) -> None:
     """Write a synthetic landing folder: a realistic book over consecutive days."""
     if fmt not in ("csv", "parquet"):
         raise ConfigError(f"--format: {fmt!r} is not csv or parquet")
     settings = _settings(landing=landing)
-    summary = _generate(settings.landing, _parse_date(start, "--start"), days, loans, seed, fmt)
+    first = _parse_date(start, "--start")
+    summary = _generate(settings.landing, first, days, loans, seed, fmt, skip_optional_every)
     out.print(f"wrote {len(summary.dates)} snapshot days to {settings.landing}")
 
 
-def _generate(landing: Path, start: date, days: int, loans: int, seed: int, fmt: str):
+def _generate(
+    landing: Path, start: date, days: int, loans: int, seed: int, fmt: str, skip_every: int = 0
+):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from arrears.generate import generate_landing
@@ -213,7 +224,16 @@ def _generate(landing: Path, start: date, days: int, loans: int, seed: int, fmt:
         def progress(done: int, total: int) -> None:
             bar.update(job, completed=done, total=total)
 
-        return generate_landing(landing, start, days, loans, seed=seed, fmt=fmt, progress=progress)
+        return generate_landing(
+            landing,
+            start,
+            days,
+            loans,
+            seed=seed,
+            fmt=fmt,
+            progress=progress,
+            skip_optional_every=skip_every,
+        )
 
 
 @app.command()
