@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from arrears.contract import CHANNELS, HOLD_KINDS, OUTCOMES  # noqa: F401 (landing.py uses them)
 from arrears.generate.book import LATE_CURE, NEVER, PARTIAL, ROLLER, Book
 from arrears.generate.rand import hash64, uniform
 from arrears.generate.state import ACTIVE, CHARGED_OFF, Loans
@@ -20,33 +21,11 @@ ARRANGEMENT_KINDS = ("PROMISE_TO_PAY", "INSTALLMENT_PLAN")
 # An arrangement stays in the file this long after its promised date, so its outcome is seen.
 ARRANGEMENT_VISIBLE_DAYS = 30
 
-HOLD_KINDS = (
-    "DISPUTE",
-    "COMPLAINT",
-    "CEASE_CONTACT",
-    "DECEASED",
-    "BANKRUPTCY",
-    "LEGAL_HOLD",
-    "HARDSHIP",
-)
 HOLD_WEIGHTS = np.array([25, 25, 15, 3, 4, 8, 20], dtype=np.float64)
 HOLD_SHARE = 0.015
 # Kinds that end (the others stay open until the file says otherwise).
 HOLD_ENDS = np.array([True, True, False, False, False, False, True])
 
-CHANNELS = ("SMS", "CALL", "EMAIL", "LETTER", "VISIT", "LEGAL")
-OUTCOMES = (
-    "DELIVERED",
-    "FAILED",
-    "NO_ANSWER",
-    "CONNECTED",
-    "WRONG_PARTY",
-    "PROMISE",
-    "REFUSED",
-    "DISPUTE",
-    "VISITED",
-    "NOT_FOUND",
-)
 # Channel mix by dpd band (1-7, 8-30, 31-60, 61-90, 91+), columns in CHANNELS order.
 CHANNEL_MIX = np.array(
     [
