@@ -35,7 +35,9 @@ broken_before as (
       and status = 'BROKEN'
 ),
 
-installments as (
+-- not materialized: each use filters the schedule (a few due dates, a few loans) while it is
+-- scanned, instead of writing out the unpaid amount of every installment of the book first
+installments as not materialized (
     select
         loan_id,
         due_date,

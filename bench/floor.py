@@ -1,0 +1,246 @@
+"""The floor of each pipeline step: the same core work as plain DuckDB SQL, nothing else.
+
+Each function does, on the same connection and data, the irreducible part of a step, so the
+ratio step / floor says how much the step costs beyond the database work it cannot avoid:
+
+    ingest            read_csv of every landing file into a typed table
+    validate_landed   the contract's checks (required, key unique, enum, non-negative amounts)
+                      as one query per dataset
+    age               dpd from the oldest unpaid installment, and its bucket, per loan
+    decide            the customer's stage by max dpd, its channels, and a priority per channel
+    validate_actions  the pre-publish checks as one query
+    commit            the run's result tables copied into a second set of tables
+    publish           COPY of each channel's actions to a Parquet file
+
+Floors write into the `floor` schema and drop it afterwards; they never touch work.* or marts.*.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+
+import duckdb
+
+from arrears.aging import AgingConfig
+from arrears.contract import DATASETS, Dataset
+from arrears.strategy import Strategy
+
+# Landing file types as read_csv column types (the contract's logical types).
+_CSV_TYPES = {
+    "string": "VARCHAR",
+    "date": "DATE",
+    "decimal": "DECIMAL(18,2)",
+    "integer": "INTEGER",
+    "boolean": "BOOLEAN",
+    "timestamp": "TIMESTAMPTZ",
+}
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def reset(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("drop schema if exists floor cascade")
+    con.execute("create schema floor")
+
+
+def ingest(con: duckdb.DuckDBPyConnection, folder: Path) -> int:
+    """Every landing CSV of the date into a typed table; returns the rows read."""
+    rows = 0
+    for name, dataset in DATASETS.items():
+        path = folder / f"{name}.csv"
+        if not path.exists():
+            continue
+        types = ", ".join(
+            f"{_quote(c.name)}: {_quote(_CSV_TYPES[c.type])}" for c in dataset.columns
+        )
+        # The path is a benchmark's own temporary file; DuckDB binds no parameters in read_csv.
+        con.execute(
+            f"create or replace table floor.{name} as "
+            f"select * from read_csv({_quote(str(path))}, header = true, columns = {{{types}}})"
+        )
+        rows += int(con.execute(f"select count(*) from floor.{name}").fetchall()[0][0])
+    return rows
+
+
+def _checks(dataset: Dataset, table: str) -> str:
+    parts = []
+    for column in dataset.columns:
+        if column.required:
+            parts.append(f"count(*) filter (where {column.name} is null)")
+        if column.enum:
+            values = ", ".join(_quote(v) for v in column.enum)
+            parts.append(f"count(*) filter (where {column.name} not in ({values}))")
+        if column.type == "decimal":
+            parts.append(f"count(*) filter (where {column.name} < 0)")
+    key = ", ".join(dataset.key)
+    parts.append(f"count(*) - count(distinct ({key}))")
+    return f"select {', '.join(parts)} from {table}"
+
+
+def validate_landed(con: duckdb.DuckDBPyConnection) -> int:
+    """The contract's row checks on work.<dataset>, one query per dataset; returns rows checked."""
+    rows = 0
+    for name, dataset in DATASETS.items():
+        exists = con.execute(
+            "select count(*) from information_schema.tables "
+            "where table_schema = 'work' and table_name = $name",
+            {"name": name},
+        ).fetchall()[0][0]
+        if not exists:
+            continue
+        con.execute(_checks(dataset, f"work.{name}")).fetchall()
+        rows += int(con.execute(f"select count(*) from work.{name}").fetchall()[0][0])
+    return rows
+
+
+def age(con: duckdb.DuckDBPyConnection, snapshot_date: date, config: AgingConfig) -> int:
+    """dpd and bucket per loan, from work.loans and work.installments; returns loans aged."""
+    buckets = " ".join(
+        f"when dpd >= {r.min_dpd}"
+        + (f" and dpd <= {r.max_dpd}" if r.max_dpd is not None else "")
+        + f" then {_quote(r.label)}"
+        for r in config.buckets
+    )
+    con.execute(
+        f"""
+        create or replace table floor.loan_aging as
+        with overdue as (
+            select loan_id, min(due_date) as oldest_unpaid_due_date
+            from work.installments
+            where due_date < $d
+              and (principal_due + interest_due + coalesce(fee_due, 0) + coalesce(penalty_due, 0))
+                - (principal_paid + interest_paid + coalesce(fee_paid, 0)
+                   + coalesce(penalty_paid, 0)) > $tolerance
+            group by loan_id
+        ),
+        aged as (
+            select loans.loan_id, loans.customer_id,
+                coalesce($d - overdue.oldest_unpaid_due_date, 0) as dpd
+            from work.loans as loans
+            left join overdue on overdue.loan_id = loans.loan_id
+        )
+        select *, case {buckets} end as bucket from aged
+        """,
+        {"d": snapshot_date, "tolerance": config.tolerance},
+    )
+    return int(con.execute("select count(*) from floor.loan_aging").fetchall()[0][0])
+
+
+def decide(con: duckdb.DuckDBPyConnection, strategy: Strategy) -> int:
+    """Stage by the customer's max dpd, the stage's channels, priority per channel by overdue.
+
+    Reads work.loan_aging (the real aging result); returns the actions produced.
+    """
+    stages = list(strategy.stages.items())
+    con.execute(
+        "create or replace table floor.stages "
+        "(stage varchar, stage_rank integer, dpd_min integer, dpd_max integer)"
+    )
+    con.executemany(
+        "insert into floor.stages values (?, ?, ?, ?)",
+        [(name, i, s.dpd.min_dpd, s.dpd.max_dpd) for i, (name, s) in enumerate(stages)],
+    )
+    con.execute("create or replace table floor.channels (stage varchar, channel varchar)")
+    con.executemany(
+        "insert into floor.channels values (?, ?)",
+        [(name, channel) for name, s in stages for channel in s.channels],
+    )
+    con.execute(
+        """
+        create or replace table floor.actions as
+        with customers as (
+            select customer_id, max(dpd) as dpd, sum(overdue_amount) as overdue_amount,
+                list(loan_id order by loan_id) as loan_ids
+            from work.loan_aging
+            where is_aged
+            group by customer_id
+        ),
+        staged as (
+            select customers.*, arg_min(stages.stage, stages.stage_rank) as stage
+            from customers
+            inner join floor.stages as stages
+                on customers.dpd >= stages.dpd_min
+                and (stages.dpd_max is null or customers.dpd <= stages.dpd_max)
+            group by all
+        )
+        select staged.*, channels.channel,
+            row_number() over (
+                partition by channels.channel
+                order by staged.overdue_amount desc, staged.customer_id
+            ) as priority
+        from staged
+        inner join floor.channels as channels on channels.stage = staged.stage
+        """
+    )
+    return int(con.execute("select count(*) from floor.actions").fetchall()[0][0])
+
+
+def validate_actions(con: duckdb.DuckDBPyConnection) -> int:
+    """Key unique, required values present, window ordered, on work.collection_actions."""
+    con.execute(
+        """
+        select
+            count(*) - count(distinct (customer_id, channel, action_date)),
+            count(*) filter (where action_id is null or customer_id is null or channel is null),
+            count(*) filter (where window_start >= window_end),
+            count(*) filter (where priority is null or priority < 1),
+        from work.collection_actions
+        """
+    ).fetchall()
+    return int(con.execute("select count(*) from work.collection_actions").fetchall()[0][0])
+
+
+COMMITTED = (
+    "loans",
+    "installments",
+    "customers",
+    "loan_aging",
+    "kpi_daily",
+    "roll_rates",
+    "arrangement_status",
+    "collection_actions",
+    "suppressed_actions",
+)
+
+
+def commit(con: duckdb.DuckDBPyConnection) -> int:
+    """The run's result tables written once more, in one transaction; returns rows written."""
+    rows = 0
+    con.execute("begin transaction")
+    for name in COMMITTED:
+        con.execute(f"create or replace table floor.copy_{name} as select * from work.{name}")
+        rows += int(con.execute(f"select count(*) from floor.copy_{name}").fetchall()[0][0])
+    con.execute("commit")
+    return rows
+
+
+def publish(con: duckdb.DuckDBPyConnection, snapshot_date: date, folder: Path) -> int:
+    """COPY each channel's committed actions of the action date to Parquet; returns rows."""
+    folder.mkdir(parents=True, exist_ok=True)
+    action_date = snapshot_date + timedelta(days=1)
+    channels = [
+        c
+        for (c,) in con.execute(
+            "select distinct channel from marts.collection_actions where action_date = $a",
+            {"a": action_date},
+        ).fetchall()
+    ]
+    rows = 0
+    for channel in channels:
+        path = folder / f"{channel.lower()}.parquet"
+        # COPY binds no parameters: the date and channel are the benchmark's own values.
+        con.execute(
+            f"copy (select * from marts.collection_actions where action_date = "
+            f"date {_quote(action_date.isoformat())} and channel = {_quote(channel)}) "
+            f"to {_quote(str(path))} (format parquet)"
+        )
+    rows = int(
+        con.execute(
+            "select count(*) from marts.collection_actions where action_date = $a",
+            {"a": action_date},
+        ).fetchall()[0][0]
+    )
+    return rows

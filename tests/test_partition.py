@@ -1,0 +1,166 @@
+"""Partitioned age + decide gives the single-process results, row for row."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+import yaml
+from polars.testing import assert_frame_equal
+
+from arrears import commit, ingest, partition, warehouse
+from arrears.aging import build_aging, load_aging_config
+from arrears.generate import generate_landing
+from arrears.settings import DEFAULTS_DIR, Settings
+from arrears.strategy import decide, load_strategy
+
+START = date(2025, 6, 1)
+TIMEZONE = "Asia/Shanghai"
+# Every table the age and decide steps hand to commit.
+RESULTS = (
+    "loan_aging",
+    "kpi_daily",
+    "roll_rates",
+    "arrangement_status",
+    "collection_actions",
+    "suppressed_actions",
+)
+
+
+def frame(con: duckdb.DuckDBPyConnection, table: str) -> pl.DataFrame:
+    df = con.sql(f"select * from {table}").pl()
+    return df.sort(df.columns) if df.height else df
+
+
+def strategy_with_capacity(tmp_path: Path, capacity: dict[str, int]) -> Path:
+    """The default strategy with small daily capacities, so the global cut decides rows."""
+    raw = yaml.safe_load((DEFAULTS_DIR / "strategy.yaml").read_text(encoding="utf-8"))
+    raw["capacity"] = capacity
+    path = tmp_path / "strategy.yaml"
+    path.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def test_partition_of_agrees_with_the_sql_rule():
+    con = duckdb.connect()
+    ids = [f"CU{i:07d}" for i in range(500)] + ["", "客户-1"]
+    rows = con.execute(
+        f"select id, {partition.PART_SQL.format(column='id')} from unnest($ids) t(id)",
+        {"ids": ids, "partitions": 7},
+    ).fetchall()
+    assert {cid: part for cid, part in rows} == {cid: partition.partition_of(cid, 7) for cid in ids}
+    assert {part for _, part in rows} == set(range(7))
+
+
+def move_loans_to_other_customers(folder: Path, partitions: int) -> int:
+    """Give every 7th loan of the day's file a customer of another partition; returns how many.
+
+    Such a loan's history lies under its former customer, in that customer's partition.
+    """
+    loans = pl.read_csv(folder / "loans.csv", infer_schema=False)
+    customers = loans["customer_id"].unique().sort().to_list()
+
+    def elsewhere(customer_id: str) -> str:
+        home = partition.partition_of(customer_id, partitions)
+        return next(c for c in customers if partition.partition_of(c, partitions) != home)
+
+    moved = (
+        loans.with_row_index()
+        .with_columns(
+            pl.when(pl.col("index") % 7 == 0)
+            .then(pl.col("customer_id").map_elements(elsewhere, return_dtype=pl.String))
+            .otherwise(pl.col("customer_id"))
+            .alias("customer_id")
+        )
+        .drop("index")
+    )
+    moved.write_csv(folder / "loans.csv")
+    return int((moved["customer_id"] != loans["customer_id"]).sum())
+
+
+def test_partitioned_age_and_decide_equal_the_single_process_run(tmp_path: Path):
+    landing = tmp_path / "landing"
+    generate_landing(landing, START, 3, loans=300, seed=5)
+    assert move_loans_to_other_customers(landing / (START + timedelta(days=1)).isoformat(), 3)
+    strategy = load_strategy(
+        strategy_with_capacity(tmp_path, {"CALL": 12, "SMS": 5, "LETTER": 2}), "cn"
+    )
+    aging = load_aging_config()
+    single = warehouse.connect(tmp_path / "single.duckdb")
+    parted = warehouse.connect(tmp_path / "parted.duckdb")
+    cut = 0
+    for k in range(3):
+        snapshot_date = START + timedelta(days=k)
+        for con in (single, parted):
+            ingest.ingest(con, snapshot_date, landing)
+        build_aging(single, snapshot_date, aging)
+        decide(single, snapshot_date, strategy, TIMEZONE)
+
+        exchange = tmp_path / "exchange" / snapshot_date.isoformat()
+        plans = partition.export_partitions(parted, snapshot_date, 3, exchange)
+        computed = [partition.compute_partition(plan, aging, strategy, TIMEZONE) for plan in plans]
+        assert all(c["loan_aging"] for c in computed), "a partition got no loans"
+        partition.merge_partitions(parted, plans, aging, strategy, TIMEZONE)
+
+        for table in RESULTS:
+            assert_frame_equal(frame(parted, f"work.{table}"), frame(single, f"work.{table}"))
+        cut += warehouse.scalar(
+            single, "select count(*) from work.suppressed_actions where reason = 'CAPACITY'"
+        )
+        for con in (single, parted):
+            commit.commit(con, snapshot_date)
+    # The capacity cut spans partitions: without the global ranking these rows would differ.
+    assert cut > 0
+
+
+def test_a_partition_without_loans_yields_empty_results(tmp_path: Path):
+    landing = tmp_path / "landing"
+    generate_landing(landing, START, 1, loans=3, seed=5)
+    con = warehouse.connect(tmp_path / "w.duckdb")
+    ingest.ingest(con, START, landing)
+    plans = partition.export_partitions(con, START, 6, tmp_path / "exchange")
+    counts = [
+        partition.compute_partition(
+            plan, load_aging_config(), load_strategy(DEFAULTS_DIR / "strategy.yaml", "cn"), TIMEZONE
+        )["loan_aging"]
+        for plan in plans
+    ]
+    assert counts.count(0) >= 3 and sum(counts) == warehouse.count(con, "work.loans")
+
+
+@pytest.mark.integration
+def test_partitioned_flow_on_dask_equals_the_single_process_flow(prefect_harness, tmp_path):
+    from flows.daily_collections import daily_collections
+
+    landing = tmp_path / "landing"
+    generate_landing(landing, START, 2, loans=300, seed=5)
+    strategy = strategy_with_capacity(tmp_path, {"CALL": 12, "SMS": 5})
+
+    def settings(name: str, **extra: object) -> Settings:
+        return Settings(
+            landing=landing,
+            warehouse=tmp_path / name / "arrears.duckdb",
+            outbox=tmp_path / name / "outbox",
+            reports=tmp_path / name / "reports",
+            strategy=strategy,
+            **extra,
+        )
+
+    single, parted = settings("single"), settings("parted", partitions=3)
+    for k in range(2):
+        snapshot_date = START + timedelta(days=k)
+        daily_collections(snapshot_date=snapshot_date, settings=single)
+        result = daily_collections(snapshot_date=snapshot_date, settings=parted)
+        assert result["rows"]["age"]["loan_aging"] > 0
+
+    with (
+        warehouse.opened(single.warehouse, read_only=True) as a,
+        warehouse.opened(parted.warehouse, read_only=True) as b,
+    ):
+        for table in RESULTS:
+            assert_frame_equal(frame(b, f"marts.{table}"), frame(a, f"marts.{table}"))
+    # The exchange folder holds personal data: gone once merged.
+    assert not any((tmp_path / "parted" / "arrears.duckdb.partitions").rglob("*.parquet"))
