@@ -10,7 +10,7 @@ from datetime import date
 
 import duckdb
 
-from arrears import warehouse
+from arrears import faults, warehouse
 from arrears.contract import DATASETS
 from arrears.runs import action_date_for
 
@@ -23,6 +23,7 @@ PARTITIONS: tuple[tuple[str, str, str], ...] = (
     ("marts.arrangement_status", "snapshot_date", "snapshot"),
     ("marts.collection_actions", "action_date", "action"),
     ("marts.suppressed_actions", "action_date", "action"),
+    ("marts.kpi_variants", "snapshot_date", "snapshot"),
 )
 
 
@@ -46,4 +47,5 @@ def commit(con: duckdb.DuckDBPyConnection, snapshot_date: date) -> dict[str, int
             counts[table] = warehouse.replace_partition(
                 con, table, f"work.{name}", column, dates[which]
             )
+            faults.checkpoint(f"commit:after:{table}")
     return counts

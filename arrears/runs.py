@@ -3,17 +3,44 @@
 from __future__ import annotations
 
 import json
+import logging
 from datetime import date, timedelta
 from typing import Any
 
 import duckdb
 
 from arrears import warehouse
+from arrears.migrations import arrears_version
+
+logger = logging.getLogger(__name__)
 
 
 def action_date_for(snapshot_date: date) -> date:
     """A run on the snapshot of day D decides the actions of D + 1."""
     return snapshot_date + timedelta(days=1)
+
+
+def later_snapshots_note(con: duckdb.DuckDBPyConnection, snapshot_date: date) -> str | None:
+    """What an operator must know when an older date is (re)run after newer ones, else None.
+
+    Only D's partitions are replaced; later snapshots keep what they computed from the
+    previous version of D (their transitions, roll rates, cadences) until they are rerun.
+    """
+    later = [
+        day
+        for (day,) in con.execute(
+            "select distinct snapshot_date from raw.loans where snapshot_date > $d order by 1",
+            {"d": snapshot_date},
+        ).fetchall()
+    ]
+    if not later:
+        return None
+    return (
+        f"{len(later)} later snapshot(s) exist ({later[0]} .. {later[-1]}); they were computed "
+        f"from the previous state of {snapshot_date} and are kept as they are, so they may now "
+        f"be stale: `arrears backfill --from {snapshot_date + timedelta(days=1)} --to "
+        f"{later[-1]}` recomputes them"
+    )
 
 
 def start(
@@ -23,6 +50,10 @@ def start(
     flow_run_id: str | None,
     settings_json: dict[str, Any],
 ) -> None:
+    note = later_snapshots_note(con, snapshot_date)
+    if note:
+        # The arrears logger reaches the flow run's logs (arrears/prefect_env.py).
+        logger.warning(note)
     with warehouse.transaction(con):
         # A run that died without finishing (killed process) is marked so, not left RUNNING.
         con.execute(
@@ -33,13 +64,16 @@ def start(
         )
         con.execute(
             "insert into ops.runs (run_id, flow_run_id, snapshot_date, action_date, started_at, "
-            "status, settings_json) values ($run_id, $flow_run_id, $d, $a, now(), 'RUNNING', $s)",
+            "status, settings_json, arrears_version, notes) "
+            "values ($run_id, $flow_run_id, $d, $a, now(), 'RUNNING', $s, $version, $note)",
             {
                 "run_id": run_id,
                 "flow_run_id": flow_run_id,
                 "d": snapshot_date,
                 "a": action_date_for(snapshot_date),
                 "s": json.dumps(settings_json, default=str, sort_keys=True),
+                "version": arrears_version(),
+                "note": note,
             },
         )
 

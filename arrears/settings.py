@@ -42,6 +42,14 @@ class Settings(BaseSettings):
     data_docs: Path | None = None
     # How long a run waits for another run's warehouse lock before failing.
     lock_timeout_seconds: float = 600.0
+    # Partitioned age + decide (docs/scaling.md): customers hashed into this many partitions,
+    # each computed by a Dask task; 1 = everything in this process.
+    partitions: int = Field(default=1, ge=1)
+    # A Dask scheduler ("tcp://host:8786"); none = a local cluster started for the run.
+    dask_address: str | None = None
+    # Where partitions exchange Parquet files; on a cluster, a folder every worker can read
+    # and write. None = `<warehouse>.partitions/` beside the warehouse file.
+    partition_exchange: Path | None = None
 
     @field_validator("encoding")
     @classmethod

@@ -14,6 +14,7 @@ import contextlib
 import fcntl
 import functools
 import os
+import re
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -21,11 +22,17 @@ from typing import Any
 
 import duckdb
 
+from arrears import migrations
 from arrears.contract import DATASETS
-from arrears.errors import RunLocked
+from arrears.errors import ArrearsError, RunLocked
 
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = migrations.LATEST
+# DuckDB lets one process write a file, and no other process open it meanwhile (not even to
+# read); a connect that meets another process's lock retries this often until its deadline.
+_FILE_LOCK_RETRY_SECONDS = 0.25
+_HOLDER = re.compile(r"held in ([^\n]*?)\s*\(PID (\d+)\)")
+_CREDENTIALS = re.compile(r"(://)[^/@\s]+@")
 SCHEMAS = ("raw", "work", "quality", "marts", "ops")
 
 
@@ -52,15 +59,66 @@ def work_table_ddl(dataset: str) -> str:
     )
 
 
-def connect(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open the warehouse, creating and migrating its schema when writable."""
+def connect(
+    path: Path | str, *, read_only: bool = False, wait_seconds: float | None = None
+) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse, creating and migrating its schema when writable.
+
+    While another process has the file open (a run, or a reader such as a notebook), DuckDB
+    refuses the open; it is retried for `wait_seconds` (default: ARREARS_LOCK_TIMEOUT_SECONDS,
+    else 600 s, the run lock's wait), then RunLocked names the process that holds it.
+    """
     path = Path(path)
     if str(path) != ":memory:" and not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(path), read_only=read_only)
-    if not read_only:
-        ensure_schema(con)
+    con = _open_waiting(path, read_only, wait_seconds)
+    try:
+        if read_only:
+            migrations.refuse_newer(con)
+        else:
+            ensure_schema(con)
+    except BaseException:
+        con.close()
+        raise
     return con
+
+
+def _open_waiting(
+    path: Path, read_only: bool, wait_seconds: float | None
+) -> duckdb.DuckDBPyConnection:
+    if wait_seconds is None:
+        wait_seconds = float(os.environ.get("ARREARS_LOCK_TIMEOUT_SECONDS", "600"))
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as exc:
+            if "Could not set lock on file" not in str(exc):
+                raise
+            if time.monotonic() >= deadline:
+                raise RunLocked(
+                    f"warehouse {path} is open in another process ({_describe(str(exc))}); "
+                    f"waited {wait_seconds:.0f} s. DuckDB lets no other process open the file "
+                    "while it is written, not even to read: close that process (readers can "
+                    "query a copy of the file), then rerun; or raise ARREARS_LOCK_TIMEOUT_SECONDS."
+                ) from None
+            time.sleep(_FILE_LOCK_RETRY_SECONDS)
+
+
+def _describe(message: str) -> str:
+    """`PID n: <command line>` of the holder named in DuckDB's message, as far as known."""
+    held = _HOLDER.search(message)
+    if held is None:
+        return "holder unknown"
+    program, pid = held.groups()
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        raw = b""
+    command = raw.replace(b"\0", b" ").decode(errors="replace").strip() or program
+    # Another program's arguments may carry credentials (a DSN): never repeat them.
+    command = _CREDENTIALS.sub(r"\1***@", command)
+    return f"PID {pid}: {command[:200]}"
 
 
 @contextlib.contextmanager
@@ -73,7 +131,11 @@ def opened(path: Path | str, *, read_only: bool = False) -> Iterator[duckdb.Duck
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create what is missing; every statement is idempotent (`if not exists`)."""
+    """Create what is missing, then migrate to SCHEMA_VERSION (arrears/migrations.py).
+
+    A warehouse of a newer schema is refused (exit 2) before anything is written.
+    """
+    migrations.refuse_newer(con)
     for schema in SCHEMAS:
         con.execute(f"create schema if not exists {schema}")
     for dataset in DATASETS:
@@ -81,8 +143,7 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     for path in sorted((SQL_DIR / "schema").glob("*.sql")):
         # Schema files hold parameter-free DDL only, so executing them whole is safe.
         con.execute(path.read_text(encoding="utf-8"))
-    if scalar(con, "select max(version) from ops.schema_version") is None:
-        con.execute("insert into ops.schema_version values ($v, now())", {"v": SCHEMA_VERSION})
+    migrations.migrate(con)
 
 
 @contextlib.contextmanager
@@ -145,6 +206,16 @@ def replace_partition(
 
     Call inside `transaction()` so readers see the old partition or the new one.
     """
+    stray = scalar(
+        con,
+        f"select count(*) from {source} where {column} is distinct from $value",
+        {"value": value},
+    )
+    if stray:
+        # A leftover of another date would otherwise be appended next to that date's own rows.
+        raise ArrearsError(
+            f"{source} holds {stray} rows whose {column} is not {value}; refusing to commit them"
+        )
     con.execute(f"delete from {target} where {column} = $value", {"value": value})
     con.execute(f"insert into {target} by name select * from {source}")
     return count(con, source)

@@ -19,13 +19,15 @@ configure()
 from prefect import flow, get_run_logger  # noqa: E402
 from prefect.runtime import flow_run  # noqa: E402
 
-from arrears import warehouse  # noqa: E402
+from arrears import faults, warehouse  # noqa: E402
 from arrears.errors import ArrearsError, InputRejected  # noqa: E402
 from arrears.settings import Settings, load_settings  # noqa: E402
+from flows.partitioned_collections import age_and_decide  # noqa: E402
 from tasks.aging import age_loans  # noqa: E402
 from tasks.commit import commit_results  # noqa: E402
 from tasks.decide import decide_actions  # noqa: E402
 from tasks.ingest import ingest_landing  # noqa: E402
+from tasks.kpis import compute_kpis  # noqa: E402
 from tasks.publish import publish_actions, sink_to_postgres  # noqa: E402
 from tasks.quality import validate_action_lists, validate_landing  # noqa: E402
 from tasks.report import report_run  # noqa: E402
@@ -51,18 +53,33 @@ def daily_collections(
     holder = f"daily_collections {snapshot_date} run {run_id}"
     with warehouse.run_lock(settings.warehouse, settings.lock_timeout_seconds, holder):
         start_run(run_id, snapshot_date, flow_run.id, settings)
+        faults.checkpoint("flow:after-start")
         inputs: dict[str, object] | None = None
         try:
             landed = ingest_landing(snapshot_date, settings)
             inputs = landed.as_json()
+            faults.checkpoint("flow:after-ingest")
             landing_audit = validate_landing(run_id, snapshot_date, settings)
-            aged = age_loans(snapshot_date, settings)
-            decided = decide_actions(snapshot_date, settings)
+            faults.checkpoint("flow:after-validate-landing")
+            if settings.partitions > 1:
+                # Customers in N partitions on Dask (docs/scaling.md); same results.
+                aged, decided = age_and_decide(snapshot_date, settings)
+            else:
+                aged = age_loans(snapshot_date, settings)
+                faults.checkpoint("flow:after-age")
+                decided = decide_actions(snapshot_date, settings)
+            faults.checkpoint("flow:after-decide")
             validate_action_lists(run_id, snapshot_date, settings)
+            faults.checkpoint("flow:after-validate-actions")
+            kpi_rows = compute_kpis(snapshot_date, settings)
             committed = commit_results(snapshot_date, settings)
+            faults.checkpoint("flow:after-commit")
             published = publish_actions(run_id, snapshot_date, settings)
+            faults.checkpoint("flow:after-publish")
             sunk = sink_to_postgres(snapshot_date, settings) if settings.postgres else None
+            faults.checkpoint("flow:after-sink-postgres")
             report = report_run(run_id, snapshot_date, settings, str(published["folder"]))
+            faults.checkpoint("flow:after-report")
         except InputRejected as exc:
             finish_run(run_id, "REJECTED", settings, error=str(exc), inputs=inputs)
             raise
@@ -79,6 +96,7 @@ def daily_collections(
             "quarantined": landing_audit.quarantined,
             "age": aged,
             "decide": decided,
+            "kpis": kpi_rows,
             "commit": committed,
             "publish": published["files"],
             "postgres": sunk,

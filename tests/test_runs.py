@@ -75,3 +75,18 @@ def test_a_run_left_running_by_a_dead_process_is_marked_abandoned():
         ("run-b", "SUCCEEDED", '{"loans": 3}'),
     ]
     assert runs.action_date_for(day) == date(2025, 6, 2)
+
+
+def test_commit_refuses_work_rows_of_another_date():
+    from arrears import commit
+    from arrears.errors import ArrearsError
+
+    con = warehouse.connect(":memory:")
+    day = date(2025, 6, 1)
+    con.execute(warehouse.work_table_ddl("holds"))
+    con.execute(
+        "insert into work.holds values ('2025-05-31', 'K1', null, 'DISPUTE', '2025-05-01', null)"
+    )
+    with pytest.raises(ArrearsError, match="work.holds holds 1 rows whose snapshot_date"):
+        commit.commit(con, day)
+    assert warehouse.count(con, "raw.holds") == 0

@@ -30,6 +30,7 @@ from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
+from arrears import faults
 from arrears.errors import ArrearsError
 
 _AT_FDCWD = -100
@@ -113,6 +114,7 @@ def swap_in(new: Path, target: Path, aside: Path) -> None:
     elif _exchange(new, target):
         # `new` now holds the previous set.
         fsync_path(parent)
+        faults.checkpoint("publish:exchanged")
         shutil.rmtree(new)
     else:
         os.rename(target, aside)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import duckdb
 
+from arrears import faults
 from arrears.errors import ArrearsError, ConfigError
 from arrears.publish.columns import (
     OUTBOX_CHANNELS,
@@ -135,6 +136,7 @@ def publish_outbox(
             _write_text_durably(tmp / MANIFEST_NAME, manifest.to_json())
             fsync_path(tmp)
             step("before_swap")
+            faults.checkpoint("publish:before-swap")
             swap_in(
                 tmp,
                 outbox / action_date.isoformat(),

@@ -18,6 +18,7 @@ import duckdb
 import psycopg
 from psycopg import sql
 
+from arrears import faults
 from arrears.errors import ArrearsError
 from arrears.warehouse import sql_text
 
@@ -84,6 +85,7 @@ def sink_postgres(
             _check_count(pg, schema, "collection_actions", action_date, actions)
             _check_count(pg, schema, "suppressed_actions", action_date, suppressed)
             step("before_commit")
+            faults.checkpoint("postgres:before-commit")
     return actions
 
 

@@ -1,0 +1,28 @@
+"""Failpoints: named places where a test can kill the running process, for real.
+
+`checkpoint(name)` does nothing unless the environment variable ARREARS_FAILPOINT equals
+`name`; then the process sends itself SIGKILL. Nothing runs after that: no `finally`, no
+rollback, no atexit, no flushed buffers; exactly what a power cut or the OOM killer leaves.
+The reliability tests use it to stop a real run at a step boundary or inside a write and
+then check that a rerun restores the state an uninterrupted run would have produced.
+
+Names in use (docs/reliability.md lists what each one proved):
+  flow:after-<step>              flows/daily_collections.py, after each step
+  commit:after:<table>           arrears/commit.py, inside the transaction, after that table
+  publish:before-swap            arrears/publish/outbox.py, the set complete, not yet visible
+  publish:exchanged              arrears/publish/folders.py, new set visible, old one not removed
+  postgres:before-commit         arrears/publish/postgres_sink.py, all rows written, not committed
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+
+ENV = "ARREARS_FAILPOINT"
+
+
+def checkpoint(name: str) -> None:
+    """Kill this process with SIGKILL when ARREARS_FAILPOINT names this point."""
+    if os.environ.get(ENV) == name:
+        os.kill(os.getpid(), signal.SIGKILL)
