@@ -146,6 +146,13 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     migrations.migrate(con)
 
 
+def clear_work(con: duckdb.DuckDBPyConnection) -> None:
+    """Empty the run's scratch schema: work.customers holds personal data, which must not
+    stay in the warehouse beyond the run that needed it (raw.customers is the landed input)."""
+    con.execute("drop schema if exists work cascade")
+    con.execute("create schema work")
+
+
 @contextlib.contextmanager
 def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
     """All or nothing: commit on success, roll back on any exception."""

@@ -30,6 +30,8 @@ def start_run(
     run_id: str, snapshot_date: date, flow_run_id: str | None, settings: Settings
 ) -> None:
     with warehouse.opened(settings.warehouse) as con:
+        # Leftovers of a run that was killed are never read, but may hold personal data.
+        warehouse.clear_work(con)
         runs.start(con, run_id, snapshot_date, flow_run_id, settings_summary(settings))
 
 
@@ -44,3 +46,4 @@ def finish_run(
 ) -> None:
     with warehouse.opened(settings.warehouse) as con:
         runs.finish(con, run_id, status, error=error, inputs=inputs, row_counts=row_counts)
+        warehouse.clear_work(con)

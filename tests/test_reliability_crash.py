@@ -43,9 +43,9 @@ D1 = date(2025, 6, 1)
 D2 = D1 + timedelta(days=1)
 ACTION2 = (D2 + timedelta(days=1)).isoformat()
 KILLED = -9
-# Where the landed customers file may live: raw.customers, and work.customers, the run's
-# candidate for raw.customers (scratch, replaced by the next run's ingest).
-LANDED_CUSTOMERS = {"raw.customers", "work.customers"}
+# Where the landed customers file may live: raw.customers only. The run's scratch copy in
+# work.customers is dropped when the run ends, whether it succeeded or was rejected.
+LANDED_CUSTOMERS = {"raw.customers"}
 
 # (failpoint, where the run is when it dies): which state a reader must see right after.
 CHAIN = (
