@@ -3,6 +3,8 @@ create table if not exists ops.schema_version (
     applied_at timestamptz not null
 );
 
+-- Columns added later come from migrations (arrears/migrations.py): changing an existing
+-- table needs a migration, never an edit here.
 create table if not exists ops.runs (
     run_id varchar primary key,
     flow_run_id varchar,
