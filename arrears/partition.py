@@ -14,7 +14,7 @@ arrangements, holds, contact events and history all go to the customer's partiti
 customers is computed after the merge, in the main process, from the merged rows:
   - kpi_daily and roll_rates (aggregates over the whole book): the same marts models;
   - the daily capacity per channel (a ranking of all customers by priority): the partitions
-    decide without capacity, and sql/partition/int_actions__capacity.sql ranks and cuts globally,
+    decide without capacity, and sql/decide/int_actions__capacity.sql ranks and cuts globally,
     then collection_actions and suppressed_actions are built from the merged actions.
 The result is the single-process result, row for row (tests/test_partition_flow.py).
 """
@@ -50,7 +50,7 @@ HISTORY: tuple[tuple[str, str], ...] = (
     ("raw.contact_events", "snapshot_date < $snapshot_date"),
 )
 # Results of a partition that the main process merges into work.*.
-RESULTS = ("loan_aging", "arrangement_status", "decide_candidates", "decide_actions")
+RESULTS = ("loan_aging", "arrangement_status", "decide_candidates", "decide_actions_uncut")
 MANIFEST = "_partition.json"
 # The part=<k> folders are not a column of the files: no hive partitioning on read.
 READ = "read_parquet($files, hive_partitioning = false)"
@@ -334,7 +334,7 @@ def merge_partitions(
     for name, target in (
         ("loan_aging", "work.loan_aging"),
         ("decide_candidates", "work.decide_candidates"),
-        ("decide_actions", "work.decide_actions_uncut"),
+        ("decide_actions_uncut", "work.decide_actions_uncut"),
     ):
         con.execute(
             f"create or replace table {target} as select * from {READ}",
@@ -354,7 +354,7 @@ def merge_partitions(
 
     write_config_tables(con, strategy)
     decided = decide_params(snapshot_date, strategy, default_timezone)
-    warehouse.materialize(con, "partition/int_actions__capacity", "work.decide_actions", decided)
+    warehouse.materialize(con, "decide/int_actions__capacity", "work.decide_actions", decided)
     con.execute("drop table work.decide_actions_uncut")
     for name in ("collection_actions", "suppressed_actions"):
         query = warehouse.sql_text(f"decide/{name}")

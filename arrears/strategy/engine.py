@@ -28,7 +28,8 @@ MODELS: tuple[tuple[str, str], ...] = (
     ("decide/int_loans__decide_stage", "work.decide_loan_stage"),
     ("decide/int_loans__decide_call_history", "work.decide_call_history"),
     ("decide/int_candidates__decide", "work.decide_candidates"),
-    ("decide/int_actions__decide", "work.decide_actions"),
+    ("decide/int_actions__decide", "work.decide_actions_uncut"),
+    ("decide/int_actions__capacity", "work.decide_actions"),
     ("decide/collection_actions", "work.collection_actions"),
     ("decide/suppressed_actions", "work.suppressed_actions"),
 )

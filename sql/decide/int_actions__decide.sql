@@ -1,7 +1,8 @@
 -- Customer x channel x source: the candidates that passed the loan-level checks, consolidated,
 -- then the customer-level checks in this order: CONSENT, NO_CONTACT_DATA, WINDOW, CAP (one
--- action per customer, channel and date: an arrangement reminder SMS wins over a stage SMS),
--- and CAPACITY (per channel, by priority). reason null = the action is taken.
+-- action per customer, channel and date: an arrangement reminder SMS wins over a stage SMS).
+-- reason null = the action passed them; int_actions__capacity then applies the daily capacity
+-- per channel, by priority.
 with
 
 candidates as (
@@ -11,10 +12,6 @@ candidates as (
 
 customers as (
     select * from work.decide_customers
-),
-
-capacity as (
-    select * from work.strategy_capacity
 ),
 
 -- the contact window on the action date, once per time zone (ICU conversions are not free)
@@ -85,12 +82,9 @@ prioritized as (
             partition by checked.channel, checked.reason is null
             order by checked.risk_score desc, checked.overdue_amount desc, checked.customer_id
         ) as priority,
-        capacity.capacity,
         windows.window_start,
         windows.window_end,
     from checked
-    left join capacity
-        on capacity.channel = checked.channel
     left join windows
         on windows.timezone = checked.timezone
 ),
@@ -107,16 +101,11 @@ final as (
         channel,
         stage,
         source,
-        case
-            when reason is not null then reason
-            when capacity is not null and priority > capacity then 'CAPACITY'
-        end as reason,
+        reason,
         case
             when reason = 'CONSENT' then 'consent_' || lower(channel) || ' is false'
             when reason = 'CAP' then 'at most one ' || channel || ' a day per customer'
             when reason is not null then contact_detail
-            when capacity is not null and priority > capacity
-                then 'priority ' || priority || ' beyond daily capacity ' || capacity
         end as detail,
         case when reason is null then priority end as priority,
         risk_score,

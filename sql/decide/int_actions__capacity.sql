@@ -1,8 +1,7 @@
--- The daily capacity cut per channel over the merged actions of all partitions (partitioned
--- runs only). The partitions decide without capacity, so their actions carry the customer-level
--- reason (null = taken) of int_actions__decide; here priority is ranked over all customers and
--- the actions beyond a channel's capacity get reason CAPACITY, by the same rule and wording
--- as int_actions__decide.
+-- The daily capacity cut per channel: priority ranked over all of the day's customers, and the
+-- actions beyond a channel's capacity get reason CAPACITY. Its input carries the customer-level
+-- reason of int_actions__decide (null = taken). One model for both kinds of run: a partitioned
+-- run decides per partition without capacity and applies this once over the merged actions.
 with
 
 actions as (
