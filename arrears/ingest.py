@@ -1,21 +1,31 @@
 """Landing folder -> typed `work.<dataset>` tables (docs/CONTRACT.md section 2).
 
-Every file is first read as text into a scratch table, then checked column by column in one
-DuckDB pass (missing values, unparsable dates, amounts, integers, booleans, timestamps), then
-for duplicate keys, and only then cast into `work.<dataset>`. A failure raises InputRejected
-naming the file, the rule, the count and the first offending rows: nothing reaches `raw` or
-`marts` from a file that failed here.
+A CSV file is loaded in one streaming pass: DuckDB's typed reader parses it straight into
+`work.<dataset>`, with the checks its casts do not make themselves (amounts exact to the cent,
+integers whole, timestamps with an offset, booleans from a fixed set) evaluated in the same
+pass, then required values and keys are checked on the typed table. Clean files, the nightly
+case, are read once.
+
+When anything in that pass fails, the file is read again the careful way: as text into a
+scratch table, checked column by column (missing values, dates, amounts, integers, booleans,
+timestamps), then for duplicate keys, and only then cast. That path finds every offending row
+and raises InputRejected naming the file, the rule, the count and the first offending rows;
+nothing reaches `raw` or `marts` from a file that failed here. Both paths accept exactly the
+same values (tests/test_ingest.py checks this value by value), so which one ran never changes
+the result. Parquet files always take the careful path.
 """
 
 from __future__ import annotations
 
 import codecs
 import contextlib
+import csv
 import hashlib
 import logging
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
@@ -31,14 +41,26 @@ log = logging.getLogger(__name__)
 EXAMPLES = 5
 _CHUNK = 1 << 20
 
-# What a well-formed text value of each type looks like, before casting.
-# What a well-formed text value of each type looks like, before casting. DuckDB's casts alone
-# are lax ('2025-5-1' and '2025-05-01 10:00' cast to a date, '1.0' to an integer), so each type
-# gets a strictness test too, chosen cheap: regular expressions only where nothing else will do.
-_DECIMAL = r"\s*-?\d+(\.\d{1,2}0*)?\s*"  # at most 2 decimals (Parquet prints trailing zeros)
-_INTEGER = r"\s*-?\d+\s*"
-# ISO 8601 with an offset: a timestamp without one is ambiguous for contact windows.
+# A value is accepted when it converts exactly; what would be lost or ambiguous is refused.
+# Amounts are parsed to 6 decimals and must equal their value to the cent ('12.345' is refused,
+# '1e3' is 1000.00); integers must be whole ('1.5' is refused, where a cast would round it);
+# dates are YYYY-MM-DD with a four-digit year ('16/05/2025' and '25-05-01' are refused);
+# timestamps must carry an offset, since a timestamp without one is ambiguous for contact
+# windows; booleans come from a fixed set.
+_EXACT = "DECIMAL(18,6)"
+_DATE_FORMAT = "%Y-%m-%d"
+_FIRST_DATE = "1000-01-01"
+_BOOLEANS = "('true', 'false', 't', 'f', '1', '0')"
 _TIMESTAMP = r"\s*\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}(:?\d{2})?)\s*"
+# How each contract type is read by the typed CSV reader of the fast path.
+_READ_AS = {
+    "string": "VARCHAR",
+    "date": "DATE",
+    "decimal": _EXACT,
+    "integer": _EXACT,
+    "boolean": "VARCHAR",
+    "timestamp": "VARCHAR",
+}
 _DESCRIPTIONS = {
     "date": "not a date (YYYY-MM-DD)",
     "decimal": "not an amount with at most 2 decimals",
@@ -190,25 +212,132 @@ def load_file(
     """Check one landing file and insert it, typed, into `work.<dataset>`."""
     if path.stat().st_size == 0:
         raise InputRejected(str(path), "file is empty (no header row)", 0)
-    digest = sha256_file(path)
-    table = f"_landed_{dataset.name}"
-    if path.suffix == ".parquet":
-        header = _stage_parquet(con, dataset, path, table)
-        used_encoding = None
-    else:
-        with _utf8_copy(path, encoding) as readable:
-            header = _stage_csv(con, path, readable, table)
-        used_encoding = encoding
+    # The file is hashed on a second thread while DuckDB reads it (both release the GIL).
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sha256") as pool:
+        digest = pool.submit(sha256_file, path)
+        if path.suffix == ".parquet":
+            header = _stage_parquet(con, dataset, path, _staged(dataset))
+            rows, ignored = _load_staged(con, dataset, path, header, snapshot_date)
+            used_encoding = None
+        else:
+            with _utf8_copy(path, encoding) as readable:
+                rows, ignored = _load_csv(con, dataset, path, readable, snapshot_date)
+            used_encoding = encoding
+        sha256 = digest.result()
+    log.info("%s: %d rows from %s", dataset.name, rows, path.name)
+    return LandedFile(dataset.name, str(path), sha256, rows, used_encoding, ignored_columns=ignored)
+
+
+def _staged(dataset: Dataset) -> str:
+    return f"_landed_{dataset.name}"
+
+
+def _load_csv(
+    con: duckdb.DuckDBPyConnection,
+    dataset: Dataset,
+    original: Path,
+    readable: Path,
+    snapshot_date: date,
+) -> tuple[int, list[str]]:
+    header = _csv_header(readable)
+    if header is not None:
+        ignored = _check_header(dataset, original, header)
+        rows = _load_fast(con, dataset, readable, header, snapshot_date)
+        if rows is not None:
+            _check_not_empty(dataset, original, rows)
+            return rows, ignored
+        con.execute(warehouse.work_table_ddl(dataset.name))
+    header = _stage_csv(con, original, readable, _staged(dataset))
+    return _load_staged(con, dataset, original, header, snapshot_date)
+
+
+def _load_staged(
+    con: duckdb.DuckDBPyConnection,
+    dataset: Dataset,
+    path: Path,
+    header: list[str],
+    snapshot_date: date,
+) -> tuple[int, list[str]]:
+    """The careful path: staged text checked rule by rule, then cast into `work.<dataset>`."""
+    table = _staged(dataset)
     ignored = _check_header(dataset, path, header)
     rows = warehouse.count(con, table)
-    if rows == 0 and dataset.required:
-        raise InputRejected(str(path), "file has a header but no rows", 0)
+    _check_not_empty(dataset, path, rows)
     _check_values(con, dataset, path, table, header)
     _check_keys(con, dataset, path, table)
     _insert_typed(con, dataset, table, header, snapshot_date)
     con.execute(f"drop table {table}")
-    log.info("%s: %d rows from %s", dataset.name, rows, path.name)
-    return LandedFile(dataset.name, str(path), digest, rows, used_encoding, ignored_columns=ignored)
+    return rows, ignored
+
+
+def _check_not_empty(dataset: Dataset, path: Path, rows: int) -> None:
+    if rows == 0 and dataset.required:
+        raise InputRejected(str(path), "file has a header but no rows", 0)
+
+
+def _csv_header(path: Path) -> list[str] | None:
+    """The header row's column names, or None when it cannot be read (the careful path says why)."""
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as fh:
+            return next(csv.reader(fh))
+    except (StopIteration, UnicodeDecodeError, csv.Error):
+        return None
+
+
+def _load_fast(
+    con: duckdb.DuckDBPyConnection,
+    dataset: Dataset,
+    path: Path,
+    header: list[str],
+    snapshot_date: date,
+) -> int | None:
+    """One typed, checked pass of the file into `work.<dataset>`; None when anything is wrong.
+
+    None sends the file to the careful path, which names every rule broken and its rows; so a
+    failure here needs no message of its own.
+    """
+    names = set(dataset.column_names)
+    columns = ", ".join(
+        f"{_literal(name)}: "
+        + _literal(_READ_AS[dataset.column(name).type] if name in names else "VARCHAR")
+        for name in header
+    )
+    select, params = _typed_select(dataset, header, lambda c: _checked(c, _quote(c.name)))
+    try:
+        con.execute(
+            f"insert into work.{dataset.name} select $snapshot_date, {select} "
+            f"from {typed_reader('$path', columns)}",
+            {**params, "snapshot_date": snapshot_date, "path": str(path)},
+        )
+    except duckdb.Error as exc:
+        log.info("%s: checking row by row (%s)", path.name, str(exc).splitlines()[0])
+        return None
+    table = f"work.{dataset.name}"
+    required = [c.name for c in dataset.columns if c.required and c.name in header]
+    missing = con.execute(
+        "select " + " + ".join(f"count(*) - count({name})" for name in required) + f" from {table}"
+    ).fetchall()[0][0]
+    keys = ", ".join(dataset.key)
+    duplicated = warehouse.scalar(
+        con, f"select count(*) from (select 1 from {table} group by {keys} having count(*) > 1)"
+    )
+    if missing or duplicated:
+        log.info("%s: checking row by row (missing values or duplicate keys)", path.name)
+        return None
+    return warehouse.count(con, table)
+
+
+def typed_reader(path: str, columns: str) -> str:
+    """SQL: DuckDB's typed CSV reader over `path` with `columns` ('name': 'TYPE', ...)."""
+    return (
+        f"read_csv({path}, header = true, columns = {{{columns}}}, auto_detect = false, "
+        "delim = ',', quote = '\"', escape = '\"', strict_mode = true, "
+        f"null_padding = false, dateformat = '{_DATE_FORMAT}')"
+    )
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 @contextlib.contextmanager
@@ -387,9 +516,9 @@ def _check_header(dataset: Dataset, path: Path, header: list[str]) -> list[str]:
 
 
 def _text(column: Column) -> str:
-    """The staged value as the cast will see it: ids and names trimmed, empty as missing.
+    """The staged value as the careful path sees it: ids and names trimmed, empty as missing.
 
-    Typed columns are cast as they are (DuckDB's casts ignore surrounding blanks, and the CSV
+    Typed columns are parsed as they are (the parsers ignore surrounding blanks, and the CSV
     reader already gives NULL for an empty field): trimming 14M values costs a second pass.
     """
     if column.type == "string":
@@ -397,14 +526,61 @@ def _text(column: Column) -> str:
     return _quote(column.name)
 
 
-def _strict(column: Column, value: str) -> str:
-    """SQL predicate: the text has the exact shape the contract asks of the type."""
+def _parsed(column: Column, text: str) -> str:
+    """SQL: the staged text as the column's type, or NULL where it does not convert exactly.
+
+    The same rules as `_checked` applies to the typed reader's values, so both paths of a file
+    accept exactly the same values.
+    """
+    if column.type == "string":
+        return text
+    if column.type == "decimal":
+        exact = f"try_cast({text} as {_EXACT})"
+        return (
+            f"(case when {exact} = round({exact}, 2) then cast({exact} as {column.sql_type}) end)"
+        )
+    if column.type == "integer":
+        exact = f"try_cast({text} as {_EXACT})"
+        return f"(case when {exact} = trunc({exact}) then try_cast({exact} as INTEGER) end)"
     if column.type == "date":
-        return f"length(trim({value})) = 10"
+        parsed = f"cast(try_strptime({text}, '{_DATE_FORMAT}') as DATE)"
+        return f"(case when {parsed} >= date '{_FIRST_DATE}' then {parsed} end)"
     if column.type == "boolean":
-        return f"lower(trim({value})) in ('true', 'false', 't', 'f', '1', '0')"
-    pattern = {"decimal": _DECIMAL, "integer": _INTEGER, "timestamp": _TIMESTAMP}[column.type]
-    return f"regexp_full_match({value}, '{pattern}')"
+        word = f"lower(trim({text}))"
+        return f"(case when {word} in {_BOOLEANS} then cast({word} as BOOLEAN) end)"
+    return (
+        f"(case when regexp_full_match({text}, '{_TIMESTAMP}') "
+        f"then try_cast({text} as TIMESTAMPTZ) end)"
+    )
+
+
+def _checked(column: Column, value: str) -> str:
+    """SQL for the fast path: the typed reader's value, raising where `_parsed` gives NULL.
+
+    The error only aborts the pass; the careful path then finds and reports every bad row.
+    """
+    fail = f"error('{column.name}: {_DESCRIPTIONS.get(column.type, '')}')"
+    if column.type == "string":
+        return f"nullif(trim({value}), '')"
+    if column.type == "decimal":
+        cents = f"cast({value} as {column.sql_type})"
+        return f"(case when {value} <> round({value}, 2) then {fail} else {cents} end)"
+    if column.type == "integer":
+        return (
+            f"(case when {value} <> trunc({value}) then {fail} else cast({value} as INTEGER) end)"
+        )
+    if column.type == "date":
+        return f"(case when {value} < date '{_FIRST_DATE}' then {fail} else {value} end)"
+    if column.type == "boolean":
+        word = f"lower(trim({value}))"
+        return (
+            f"(case when {value} is null then null when {word} in {_BOOLEANS} "
+            f"then cast({word} as BOOLEAN) else {fail} end)"
+        )
+    return (
+        f"(case when not regexp_full_match({value}, '{_TIMESTAMP}') then {fail} "
+        f"else cast({value} as TIMESTAMPTZ) end)"
+    )
 
 
 def _bad_value(column: Column) -> str | None:
@@ -412,8 +588,7 @@ def _bad_value(column: Column) -> str | None:
     if column.type == "string":
         return None
     value = _text(column)
-    cast = f"try_cast({value} as {column.sql_type})"
-    return f"({value} is not null and (not {_strict(column, value)} or {cast} is null))"
+    return f"({value} is not null and {_parsed(column, value)} is null)"
 
 
 def _key_expr(dataset: Dataset) -> str:
@@ -478,6 +653,21 @@ def _check_keys(con: duckdb.DuckDBPyConnection, dataset: Dataset, path: Path, ta
     )
 
 
+def _typed_select(
+    dataset: Dataset, header: list[str], value: Callable[[Column], str]
+) -> tuple[str, dict[str, object]]:
+    """The select list of `work.<dataset>`: each contract column typed, defaults filled in."""
+    params: dict[str, object] = {}
+    select = []
+    for i, column in enumerate(dataset.columns):
+        typed = value(column) if column.name in header else "null"
+        if column.default is not None:
+            params[f"default_{i}"] = column.default
+            typed = f"coalesce({typed}, cast($default_{i} as {column.sql_type}))"
+        select.append(f"cast({typed} as {column.sql_type}) as {column.name}")
+    return ", ".join(select), params
+
+
 def _insert_typed(
     con: duckdb.DuckDBPyConnection,
     dataset: Dataset,
@@ -485,18 +675,8 @@ def _insert_typed(
     header: list[str],
     snapshot_date: date,
 ) -> None:
-    params: dict[str, object] = {"snapshot_date": snapshot_date}
-    select = []
-    for i, column in enumerate(dataset.columns):
-        if column.name in header:
-            value = _text(column)
-        else:
-            value = "null"
-        if column.default is not None:
-            params[f"default_{i}"] = column.default
-            value = f"coalesce({value}, $default_{i})"
-        select.append(f"cast({value} as {column.sql_type}) as {column.name}")
+    select, params = _typed_select(dataset, header, lambda c: _parsed(c, _text(c)))
     con.execute(
-        f"insert into work.{dataset.name} select $snapshot_date, {', '.join(select)} from {table}",
-        params,
+        f"insert into work.{dataset.name} select $snapshot_date, {select} from {table}",
+        {**params, "snapshot_date": snapshot_date},
     )

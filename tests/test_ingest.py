@@ -10,6 +10,7 @@ import duckdb
 import pytest
 
 from arrears import commit, ingest, warehouse
+from arrears.contract import Column
 from arrears.errors import InputRejected
 
 D = date(2025, 6, 30)
@@ -220,12 +221,45 @@ def test_impossible_calendar_date(con, example_landing):
     assert error.rule == "column origination_date: not a date (YYYY-MM-DD)"
 
 
-@pytest.mark.parametrize("amount", ["1,000.00", "abc", "12.345", "1e3", "¥100"])
+@pytest.mark.parametrize(
+    "amount", ["1,000.00", "abc", "12.345", "60000.001", "1.5e-3", "¥100", "0x10", "inf", "  "]
+)
 def test_unparsable_amount(con, example_landing, amount):
     rewrite(example_landing, "loans", "60000.00", f'"{amount}"')
     error = rejected(con, example_landing)
     assert error.rule == "column principal_amount: not an amount with at most 2 decimals"
     assert error.count == 1
+
+
+@pytest.mark.parametrize(
+    ("written", "read"),
+    [
+        ("60000", "60000.00"),
+        ("60000.5", "60000.50"),
+        ("6e4", "60000.00"),
+        (" +60000.00 ", "60000.00"),
+    ],
+)
+def test_amounts_exact_to_the_cent_are_read_as_written(con, example_landing, written, read):
+    rewrite(example_landing, "loans", "60000.00", f'"{written}"')
+    ingest.ingest(con, D, example_landing)
+    amount = con.execute("select principal_amount from work.loans where loan_id = 'X-0003'")
+    assert amount.fetchall() == [(Decimal(read),)]
+
+
+@pytest.mark.parametrize("number", ["1.5", "one", "2147483648"])
+def test_installment_number_must_be_a_whole_integer(con, example_landing, number):
+    rewrite(example_landing, "installments", "X-0001,2,", f"X-0001,{number},")
+    error = rejected(con, example_landing)
+    assert error.rule == "column installment_no: not an integer"
+    assert error.examples == [f"key X-0001|{number}: {number!r}"]
+
+
+@pytest.mark.parametrize("day", ["25-05-16", "2025-05-16 BC", "20250516", "2025-02-29"])
+def test_dates_need_a_four_digit_year_and_the_calendar(con, example_landing, day):
+    rewrite(example_landing, "installments", "2025-05-16", day)
+    error = rejected(con, example_landing)
+    assert error.rule == "column due_date: not a date (YYYY-MM-DD)"
 
 
 def test_unparsable_integer_and_boolean(con, example_landing):
@@ -351,3 +385,123 @@ def test_rejection_leaves_committed_partition_untouched(con, example_landing):
     rejected(con, example_landing)
 
     assert con.execute("select * from raw.loans order by loan_id").fetchall() == before
+
+
+# --- the fast path and the careful path agree ------------------------------------------------
+
+# Values of each type a source system might write, well- or ill-formed.
+TRICKY = {
+    "decimal": [
+        "0",
+        "12.3",
+        "12.30",
+        "12.300",
+        "12.345",
+        "12.3450001",
+        "-0.00",
+        "+5",
+        ".5",
+        "5.",
+        "1e3",
+        "1.5e-3",
+        "1_000",
+        "1,000",
+        "0x10",
+        "inf",
+        "nan",
+        " 7.25 ",
+        "999999999999.99",
+        "1000000000000",
+        "¥5",
+        "5 .5",
+    ],
+    "integer": [
+        "0",
+        "1",
+        "-3",
+        "+4",
+        "1.0",
+        "1.5",
+        "1e2",
+        " 12 ",
+        "2147483647",
+        "2147483648",
+        "one",
+        "0x10",
+    ],
+    "date": [
+        "2025-05-16",
+        "2025-5-6",
+        " 2025-05-16 ",
+        "25-05-16",
+        "0999-12-31",
+        "1000-01-01",
+        "2024-02-29",
+        "2025-02-29",
+        "16/05/2025",
+        "20250516",
+        "2025-05-16 10:00",
+        "2025-05-16T00:00",
+        "2025-05-16 BC",
+        "+2025-05-16",
+        "02025-05-16",
+    ],
+    "boolean": ["true", "FALSE", "t", "F", "1", "0", " true ", "yes", "on", "2", "tru"],
+    "timestamp": [
+        "2025-06-30T10:15:00+08:00",
+        "2025-06-30 10:15:00+08",
+        "2025-06-30T10:15Z",
+        "2025-06-30T10:15:00.123+0800",
+        "2025-06-30T10:15:00",
+        "2025-06-30",
+        "30/06/2025 10:15+08",
+        "2025-06-31T10:15:00+08:00",
+    ],
+}
+
+
+@pytest.mark.parametrize("kind", sorted(TRICKY))
+def test_both_paths_accept_exactly_the_same_values(tmp_path, kind):
+    """A clean file takes the typed pass, a suspect one the row-by-row checks: the result of
+    a value must not depend on which of the two read it."""
+    column = Column("x", kind)
+    path = tmp_path / "values.csv"
+    path.write_text("n,x\n" + "".join(f'{i},"{v}"\n' for i, v in enumerate(TRICKY[kind])))
+    con = duckdb.connect()
+    # Staged as text first, as the careful path does.
+    con.execute(
+        "create table staged as select * from read_csv($p, header = true, all_varchar = true)",
+        {"p": str(path)},
+    )
+    careful = dict(
+        con.execute(
+            f"select cast(n as integer), {ingest._parsed(column, 'x')} from staged"
+        ).fetchall()
+    )
+    for i, value in enumerate(TRICKY[kind]):
+        one = tmp_path / f"value{i}.csv"
+        one.write_text(f'n,x\n{i},"{value}"\n')
+        columns = f"'n': 'INTEGER', 'x': '{ingest._READ_AS[kind]}'"
+        try:
+            fast = con.execute(
+                f"select {ingest._checked(column, 'x')} from {ingest.typed_reader('$p', columns)}",
+                {"p": str(one)},
+            ).fetchall()[0][0]
+        except duckdb.Error:
+            fast = None
+        assert fast == careful[i], f"{kind} {value!r}: typed pass {fast!r}, checks {careful[i]!r}"
+    accepted = [v for i, v in enumerate(TRICKY[kind]) if careful[i] is not None]
+    assert 0 < len(accepted) < len(TRICKY[kind])
+
+
+def test_a_clean_file_is_read_in_one_typed_pass(con, example_landing, caplog):
+    with caplog.at_level("INFO", logger="arrears.ingest"):
+        ingest.ingest(con, D, example_landing)
+    assert "row by row" not in caplog.text
+
+
+def test_a_suspect_file_is_checked_row_by_row(con, example_landing, caplog):
+    rewrite(example_landing, "loans", "60000.00", "60000.001")
+    with caplog.at_level("INFO", logger="arrears.ingest"):
+        rejected(con, example_landing)
+    assert "loans.csv: checking row by row" in caplog.text
