@@ -21,6 +21,7 @@ from prefect.runtime import flow_run  # noqa: E402
 
 from arrears import faults, warehouse  # noqa: E402
 from arrears.errors import ArrearsError, InputRejected  # noqa: E402
+from arrears.quality import preload  # noqa: E402
 from arrears.settings import Settings, load_settings  # noqa: E402
 from flows.partitioned_collections import age_and_decide  # noqa: E402
 from tasks.aging import age_loans  # noqa: E402
@@ -56,6 +57,7 @@ def daily_collections(
         faults.checkpoint("flow:after-start")
         inputs: dict[str, object] | None = None
         try:
+            preload.start()  # GX loads while ingest reads the files
             landed = ingest_landing(snapshot_date, settings)
             inputs = landed.as_json()
             faults.checkpoint("flow:after-ingest")

@@ -9,7 +9,7 @@ from prefect.artifacts import create_table_artifact
 
 from arrears import warehouse
 from arrears.publish import channel_columns
-from arrears.quality import ValidationReport, validate_actions, validate_landed
+from arrears.quality import ValidationReport, preload, validate_actions, validate_landed
 from arrears.runs import action_date_for
 from arrears.settings import Settings
 
@@ -30,6 +30,7 @@ def headline(report: ValidationReport) -> str:
 @task(name="validate-landing")
 def validate_landing(run_id: str, snapshot_date: date, settings: Settings) -> ValidationReport:
     logger = get_run_logger()
+    preload.wait()
     with warehouse.opened(settings.warehouse) as con:
         report = validate_landed(con, snapshot_date, run_id, settings)
     create_table_artifact(
