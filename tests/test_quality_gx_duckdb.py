@@ -108,3 +108,121 @@ def test_expectations_run_and_regex_compiles(tmp_path) -> None:
         gx_duckdb.release(source)
     finally:
         con.close()
+
+
+def _statements(source: object) -> list[str]:
+    """Every statement the data source's SQLAlchemy engine sends, in order."""
+    import sqlalchemy as sa
+
+    sent: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001
+        sent.append(statement)
+
+    sa.event.listen(source.get_execution_engine().engine, "before_cursor_execute", record)
+    return sent
+
+
+def test_unexpected_rows_query_is_sent_once_with_the_full_count(tmp_path) -> None:
+    """GX 1.24.1 runs each unexpected-rows query twice (sample rows, then COUNT(*)); patched,
+    DuckDB gets one statement per expectation and the count still covers every row, not only
+    the 200 GX keeps as a sample."""
+    import great_expectations as gx
+
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    con.execute("create table t as select range as k, range % 10 as m from range(1000)")
+    try:
+        ctx = gx_duckdb.context()
+        source = gx_duckdb.add_warehouse(ctx, con)
+        batch = (
+            source.add_table_asset("t", table_name="t")
+            .add_batch_definition_whole_table("all")
+            .get_batch()
+        )
+        queries = {
+            "many": "select * from {batch} where m < 3",
+            "some": "select * from {batch} where k in (7, 8)",
+            "none": "select * from {batch} where k < 0",
+        }
+        suite = gx.ExpectationSuite(
+            "t.rows",
+            expectations=[
+                gx.expectations.UnexpectedRowsExpectation(unexpected_rows_query=q)
+                for q in queries.values()
+            ],
+        )
+        sent = _statements(source)
+        result = batch.validate(suite, result_format="COMPLETE")
+
+        observed = [r.result["observed_value"] for r in result.results]
+        assert observed == [300, 2, 0]
+        assert [r.success for r in result.results] == [False, False, True]
+        samples = [r.result["details"]["unexpected_rows"] for r in result.results]
+        assert [len(s) for s in samples] == [200, 2, 0]
+        assert sorted(row["k"] for row in samples[1]) == [7, 8]
+        assert all(set(row) == {"k", "m"} for s in samples for row in s)
+        for label, where in (("many", "m < 3"), ("some", "k in (7, 8)"), ("none", "k < 0")):
+            carrying = [s for s in sent if where in s]
+            assert len(carrying) == 1, f"{label}: {len(carrying)} statements ran its query"
+        assert not [s for s in sent if "unexpected_row_count" in s]
+        gx_duckdb.release(source)
+    finally:
+        con.close()
+
+
+def test_other_dialects_keep_gx_own_unexpected_rows_metrics(tmp_path) -> None:
+    """The one-query patch applies to DuckDB only: on SQLite GX's own two queries still run."""
+    import sqlite3
+
+    import great_expectations as gx
+
+    path = tmp_path / "s.db"
+    with sqlite3.connect(path) as lite:
+        lite.execute("create table t (k integer)")
+        lite.executemany("insert into t values (?)", [(i,) for i in range(250)])
+    gx_duckdb.install()
+    ctx = gx_duckdb.context()
+    source = ctx.data_sources.add_sqlite("lite", connection_string=f"sqlite:///{path}")
+    batch = (
+        source.add_table_asset("t", table_name="t")
+        .add_batch_definition_whole_table("all")
+        .get_batch()
+    )
+    sent = _statements(source)
+    suite = gx.ExpectationSuite(
+        "t.lite",
+        expectations=[
+            gx.expectations.UnexpectedRowsExpectation(
+                unexpected_rows_query="select * from {batch} where k >= 20"
+            )
+        ],
+    )
+    result = batch.validate(suite, result_format="BASIC")
+    assert result.results[0].result["observed_value"] == 230
+    assert len([s for s in sent if "k >= 20" in s]) == 2
+    source.get_execution_engine().engine.dispose()
+
+
+def test_check_internals_names_a_changed_unexpected_rows_metric(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from great_expectations.expectations import registry
+    from great_expectations.expectations.core.unexpected_rows_expectation import (
+        UnexpectedRowsExpectation,
+    )
+
+    monkeypatch.setattr(
+        UnexpectedRowsExpectation, "metric_dependencies", ("unexpected_rows_query.table",)
+    )
+    with pytest.raises(gx_duckdb.GxInternalsChanged, match="no longer depends on exactly"):
+        gx_duckdb.check_internals()
+    monkeypatch.undo()
+
+    providers = dict(registry._registered_metrics["unexpected_rows_query.row_count"]["providers"])
+    providers.pop("SqlAlchemyExecutionEngine")
+    monkeypatch.setitem(
+        registry._registered_metrics["unexpected_rows_query.row_count"], "providers", providers
+    )
+    with pytest.raises(gx_duckdb.GxInternalsChanged, match="unexpected_rows_query.row_count"):
+        gx_duckdb.check_internals()
+    assert not gx_duckdb.is_installed()

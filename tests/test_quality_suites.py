@@ -391,6 +391,40 @@ def test_other_datasets(con: duckdb.DuckDBPyConnection, lenient: Settings) -> No
     assert any("holds.warning: customer_id not in customers" in w for w in report.warnings)
 
 
+def test_key_duplicates_and_missing_key_parts(
+    con: duckdb.DuckDBPyConnection, lenient: Settings
+) -> None:
+    """A missing single-column key is its not-null rule's, never a duplicate; in a compound key
+    missing parts compare equal, so two customer-level holds alike are duplicates."""
+    healthy_book(con, loans=1)
+    put(con, "loans", [loan("L1"), loan(None), loan(None)])
+    hold = {"customer_id": "C1", "loan_id": None, "kind": "DISPUTE", "end_date": None}
+    put(
+        con,
+        "holds",
+        [
+            {**hold, "start_date": date(2025, 6, 1)},
+            {**hold, "start_date": date(2025, 6, 1)},
+            {**hold, "start_date": date(2025, 6, 2)},
+        ],
+    )
+    validate_landed(con, D, "run-1", lenient)
+    rules = con.execute(
+        "select dataset, record_key, rule, count(*) from quality.quarantine "
+        "where dataset in ('loans', 'holds') and rule not like '% quarantined' "
+        "group by all order by all"
+    ).fetchall()
+    assert rules == [
+        (
+            "holds",
+            "C1||DISPUTE|2025-06-01",
+            "(customer_id, loan_id, kind, start_date) duplicated",
+            2,
+        ),
+        ("loans", "", "loan_id is missing", 2),
+    ]
+
+
 def test_cascade_customer_takes_loans_and_their_schedule(
     con: duckdb.DuckDBPyConnection, lenient: Settings
 ) -> None:

@@ -2,7 +2,7 @@
 
 GX has no DuckDB data source. Through duckdb-engine (a subclass of SQLAlchemy's PostgreSQL
 dialect) two things go wrong, and this module, the only one that touches GX internals, mends
-both:
+both (and makes a third change, for speed):
 
 1. GX opens a SQLAlchemy connection per metric query, closes it (rolling back) and only then
    fetches the result; DuckDB drops a pending result on rollback, so every expectation fails with
@@ -11,6 +11,11 @@ both:
 2. GX picks the module that compiles regex expectations by dialect name and knows no "duckdb";
    it is given `sqlalchemy.dialects.postgresql`, so regexes compile to `~`, which DuckDB reads
    as a partial (search) match, exactly as PostgreSQL does.
+3. GX runs every `UnexpectedRowsExpectation` query twice: once for up to 200 sample rows
+   (`unexpected_rows_query.table`) and once wrapped in `COUNT(*)` (`.row_count`). On DuckDB
+   the table metric runs the query once with `COUNT(*) OVER ()` beside the rows, and the
+   row-count metric depends on it and reads that total, so each query is sent once. Other
+   dialects keep GX's own functions.
 
 Sharing the warehouse: a second `duckdb.connect(path)` in the same process succeeds only with
 the very same configuration, and duckdb-engine always adds its own `custom_user_agent`, so a
@@ -37,10 +42,23 @@ if TYPE_CHECKING:
 GX_VERSION = "1.24.1"
 DUCKDB_DIALECT = "duckdb"
 _ENGINE_MODULE = "great_expectations.execution_engine.sqlalchemy_execution_engine"
+_SQL_ENGINE = "SqlAlchemyExecutionEngine"
+ROWS_METRIC = "unexpected_rows_query.table"
+COUNT_METRIC = "unexpected_rows_query.row_count"
+# The total rides along as an extra column; a name no landing column uses.
+_TOTAL_COLUMN = "__arrears_unexpected_row_total"
 
 
 class GxInternalsChanged(RuntimeError):
     """The GX internals this module patches are not what it was written against."""
+
+
+class UnexpectedRows(list[dict[str, Any]]):
+    """The sample rows of an unexpected-rows query, with the query's total row count."""
+
+    def __init__(self, rows: list[dict[str, Any]], total: int) -> None:
+        super().__init__(rows)
+        self.total = total
 
 
 class _DialectName(str):
@@ -70,9 +88,57 @@ def check_internals() -> None:
             f"{_ENGINE_MODULE}._PERSISTED_CONNECTION_DIALECTS is no longer a tuple of dialects"
         )
     engine_class = engine_module.SqlAlchemyExecutionEngine
-    for name in ("get_connection", "dialect_name", "__init__"):
+    for name in (
+        "get_connection",
+        "dialect_name",
+        "__init__",
+        "get_compute_domain",
+        "execute_query",
+    ):
         if not hasattr(engine_class, name):
             raise GxInternalsChanged(f"SqlAlchemyExecutionEngine.{name} is gone")
+    _check_unexpected_rows_internals()
+
+
+def _check_unexpected_rows_internals() -> None:
+    """What the one-query patch for UnexpectedRowsExpectation relies on (see _install_rows)."""
+    from great_expectations.expectations import registry
+    from great_expectations.expectations.core.unexpected_rows_expectation import (
+        UnexpectedRowsExpectation,
+    )
+    from great_expectations.expectations.metrics.query_metric_provider import (
+        QueryMetricProvider,
+    )
+    from great_expectations.expectations.metrics.query_metrics import (
+        UnexpectedRowsQueryRowCount,
+    )
+
+    if tuple(UnexpectedRowsExpectation.metric_dependencies) != (ROWS_METRIC, COUNT_METRIC):
+        raise GxInternalsChanged(
+            "UnexpectedRowsExpectation no longer depends on exactly "
+            f"({ROWS_METRIC!r}, {COUNT_METRIC!r}): the one-query patch would miss or break it"
+        )
+    metrics = getattr(registry, "_registered_metrics", None)
+    for name in (ROWS_METRIC, COUNT_METRIC):
+        try:
+            provider = metrics[name]["providers"][_SQL_ENGINE]  # type: ignore[index]
+        except (TypeError, KeyError) as exc:
+            raise GxInternalsChanged(
+                f"great_expectations.expectations.registry._registered_metrics has no "
+                f"{_SQL_ENGINE} provider for {name!r}: the one-query patch needs it"
+            ) from exc
+        if not (isinstance(provider, tuple) and len(provider) == 2 and callable(provider[1])):
+            raise GxInternalsChanged(
+                f"the registered provider of {name!r} is no longer a (class, function) pair"
+            )
+    for name in (
+        "_get_query_from_metric_value_kwargs",
+        "_get_substituted_batch_subquery_from_query_and_batch_selectable",
+    ):
+        if not hasattr(QueryMetricProvider, name):
+            raise GxInternalsChanged(f"QueryMetricProvider.{name} is gone")
+    if not hasattr(UnexpectedRowsQueryRowCount, "_get_evaluation_dependencies"):
+        raise GxInternalsChanged("UnexpectedRowsQueryRowCount._get_evaluation_dependencies is gone")
 
 
 def _engine_module() -> Any:
@@ -102,12 +168,126 @@ def install() -> None:
             self.dialect_module = postgresql_dialect
 
     engine_class.__init__ = __init__
+    _install_rows()
+
+
+def _install_rows() -> None:
+    """Patch 3 of the module doc: one statement per unexpected-rows query on DuckDB."""
+    import sqlalchemy as sa
+    from great_expectations.constants import MAX_RESULT_RECORDS
+    from great_expectations.core.metric_domain_types import MetricDomainTypes
+    from great_expectations.expectations import registry
+    from great_expectations.expectations.metrics.query_metrics import (
+        UnexpectedRowsQueryRowCount,
+    )
+    from great_expectations.validator.metric_configuration import MetricConfiguration
+
+    providers = {
+        n: registry._registered_metrics[n]["providers"] for n in (ROWS_METRIC, COUNT_METRIC)
+    }
+    rows_class, gx_rows = providers[ROWS_METRIC][_SQL_ENGINE]
+    count_class, gx_count = providers[COUNT_METRIC][_SQL_ENGINE]
+
+    def rows(
+        cls: Any,
+        execution_engine: Any,
+        metric_domain_kwargs: dict,
+        metric_value_kwargs: dict,
+        metrics: dict,
+        runtime_configuration: dict | None,
+    ) -> Any:
+        if execution_engine.dialect_name != DUCKDB_DIALECT:
+            return gx_rows(
+                cls=cls,
+                execution_engine=execution_engine,
+                metric_domain_kwargs=metric_domain_kwargs,
+                metric_value_kwargs=metric_value_kwargs,
+                metrics=metrics,
+                runtime_configuration=runtime_configuration,
+            )
+        # The same batch substitution GX does for both metrics.
+        batch, _, _ = execution_engine.get_compute_domain(
+            metric_domain_kwargs, domain_type=MetricDomainTypes.TABLE
+        )
+        query = cls._get_substituted_batch_subquery_from_query_and_batch_selectable(
+            query=cls._get_query_from_metric_value_kwargs(metric_value_kwargs),
+            batch_selectable=batch,
+            execution_engine=execution_engine,
+        )
+        limit = "" if metric_value_kwargs.get("fetch_all") else f" LIMIT {MAX_RESULT_RECORDS}"
+        statement = (
+            f'SELECT *, COUNT(*) OVER () AS "{_TOTAL_COLUMN}" '
+            f"FROM ({query}) AS unexpected_rows{limit}"
+        )
+        records = [
+            r._asdict() for r in execution_engine.execute_query(sa.text(statement)).fetchall()
+        ]
+        total = int(records[0][_TOTAL_COLUMN]) if records else 0
+        for record in records:
+            del record[_TOTAL_COLUMN]
+        return UnexpectedRows(records, total)
+
+    def count(
+        cls: Any,
+        execution_engine: Any,
+        metric_domain_kwargs: dict,
+        metric_value_kwargs: dict,
+        metrics: dict,
+        runtime_configuration: dict | None,
+    ) -> Any:
+        found = metrics.get(ROWS_METRIC)
+        if execution_engine.dialect_name == DUCKDB_DIALECT and isinstance(found, UnexpectedRows):
+            return found.total
+        return gx_count(
+            cls=cls,
+            execution_engine=execution_engine,
+            metric_domain_kwargs=metric_domain_kwargs,
+            metric_value_kwargs=metric_value_kwargs,
+            metrics=metrics,
+            runtime_configuration=runtime_configuration,
+        )
+
+    gx_dependencies = UnexpectedRowsQueryRowCount._get_evaluation_dependencies.__func__
+
+    def dependencies(
+        cls: Any,
+        metric: Any,
+        configuration: Any = None,
+        execution_engine: Any = None,
+        runtime_configuration: dict | None = None,
+    ) -> dict:
+        found = gx_dependencies(cls, metric, configuration, execution_engine, runtime_configuration)
+        if getattr(execution_engine, "dialect_name", None) == DUCKDB_DIALECT:
+            # Same domain and value kwargs, so the graph shares the one the expectation asks for.
+            found[ROWS_METRIC] = MetricConfiguration(
+                ROWS_METRIC, metric.metric_domain_kwargs, metric.metric_value_kwargs
+            )
+        return found
+
+    for function, original in ((rows, gx_rows), (count, gx_count)):
+        for attribute in ("metric_engine", "metric_fn_type", "metric_definition_kwargs"):
+            if hasattr(original, attribute):
+                setattr(function, attribute, getattr(original, attribute))
+    providers[ROWS_METRIC][_SQL_ENGINE] = (rows_class, rows)
+    providers[COUNT_METRIC][_SQL_ENGINE] = (count_class, count)
+    UnexpectedRowsQueryRowCount._get_evaluation_dependencies = classmethod(dependencies)
+    _PATCHED.update({ROWS_METRIC: rows, COUNT_METRIC: count})
+
+
+# The functions _install_rows registered, so is_installed can tell whether they are still in place.
+_PATCHED: dict[str, Any] = {}
 
 
 def is_installed() -> bool:
+    from great_expectations.expectations import registry
+
     engine_module = _engine_module()
     names = [getattr(d, "value", d) for d in engine_module._PERSISTED_CONNECTION_DIALECTS]
-    return DUCKDB_DIALECT in names
+    registered = {
+        name: registry._registered_metrics[name]["providers"].get(_SQL_ENGINE, (None, None))[1]
+        for name in (ROWS_METRIC, COUNT_METRIC)
+    }
+    return DUCKDB_DIALECT in names and bool(_PATCHED) and registered == _PATCHED
 
 
 def context() -> Any:
