@@ -96,33 +96,104 @@ def validate_landed(con: duckdb.DuckDBPyConnection) -> int:
     return rows
 
 
-def age(con: duckdb.DuckDBPyConnection, snapshot_date: date, config: AgingConfig) -> int:
-    """dpd and bucket per loan, from work.loans and work.installments; returns loans aged."""
-    buckets = " ".join(
-        f"when dpd >= {r.min_dpd}"
-        + (f" and dpd <= {r.max_dpd}" if r.max_dpd is not None else "")
-        + f" then {_quote(r.label)}"
-        for r in config.buckets
+def _ranges(table, value: str = "dpd") -> str:
+    """A CASE over a range table (label by inclusive dpd range)."""
+    return (
+        "case "
+        + " ".join(
+            f"when {value} >= {r.min_dpd}"
+            + (f" and {value} <= {r.max_dpd}" if r.max_dpd is not None else "")
+            + f" then {_quote(r.label)}"
+            for r in table
+        )
+        + " end"
     )
+
+
+def _loan_class(config: AgingConfig) -> str:
+    """The loan class CASE: each product's override table, else the default one."""
+    overrides = " ".join(
+        f"when product = {_quote(product)} then {_ranges(table)}"
+        for product, table in sorted(config.loan_class.overrides.items())
+    )
+    return f"case {overrides} else {_ranges(config.loan_class.default)} end"
+
+
+def age(con: duckdb.DuckDBPyConnection, snapshot_date: date, config: AgingConfig) -> int:
+    """What CONTRACT section 3 asks per loan, in one query; returns loans aged.
+
+    dpd, bucket, aging term, loan class (with per-product overrides), IFRS 9 stage, the overdue
+    split (principal, interest, fees, total) and the transition against the loan's bucket in
+    the latest earlier snapshot. The step also computes paid to date, next due date and amount,
+    source_dpd mismatches, loans back after a gap in their history, kpi_daily and roll_rates.
+    """
+    ranks = " ".join(f"when {_quote(r.label)} then {i}" for i, r in enumerate(config.buckets))
     con.execute(
         f"""
         create or replace table floor.loan_aging as
-        with overdue as (
-            select loan_id, min(due_date) as oldest_unpaid_due_date
+        with unpaid as (
+            select loan_id, due_date,
+                greatest(principal_due - principal_paid, 0) as principal,
+                greatest(interest_due - interest_paid, 0) as interest,
+                greatest(coalesce(fee_due, 0) + coalesce(penalty_due, 0)
+                    - coalesce(fee_paid, 0) - coalesce(penalty_paid, 0), 0) as fees,
+                greatest((principal_due + interest_due + coalesce(fee_due, 0)
+                    + coalesce(penalty_due, 0)) - (principal_paid + interest_paid
+                    + coalesce(fee_paid, 0) + coalesce(penalty_paid, 0)), 0) as total
             from work.installments
             where due_date < $d
-              and (principal_due + interest_due + coalesce(fee_due, 0) + coalesce(penalty_due, 0))
-                - (principal_paid + interest_paid + coalesce(fee_paid, 0)
-                   + coalesce(penalty_paid, 0)) > $tolerance
+        ),
+        overdue as (
+            select loan_id, min(due_date) as oldest_unpaid_due_date,
+                sum(principal) as principal, sum(interest) as interest, sum(fees) as fees,
+                sum(total) as total
+            from unpaid
+            where total > $tolerance
             group by loan_id
         ),
+        previous as (
+            select loan_id, bucket
+            from marts.loan_aging
+            where snapshot_date = (
+                select max(snapshot_date) from marts.loan_aging where snapshot_date < $d
+            )
+        ),
         aged as (
-            select loans.loan_id, loans.customer_id,
-                coalesce($d - overdue.oldest_unpaid_due_date, 0) as dpd
+            select loans.loan_id, loans.customer_id, loans.status, loans.product,
+                loans.status in ('CLOSED', 'WRITTEN_OFF') as closed,
+                case when closed then 0
+                    else coalesce($d - overdue.oldest_unpaid_due_date, 0) end as dpd,
+                case when closed then 0 else coalesce(overdue.principal, 0) end
+                    as overdue_principal_amount,
+                case when closed then 0 else coalesce(overdue.interest, 0) end
+                    as overdue_interest_amount,
+                case when closed then 0 else coalesce(overdue.fees, 0) end as overdue_fees_amount,
+                case when closed then 0 else coalesce(overdue.total, 0) end as overdue_amount,
+                previous.bucket as previous_bucket
             from work.loans as loans
             left join overdue on overdue.loan_id = loans.loan_id
+            left join previous on previous.loan_id = loans.loan_id
+        ),
+        classified as (
+            select *, {_ranges(config.buckets)} as bucket,
+                {_ranges(config.aging_term)} as aging_term,
+                {_loan_class(config)} as loan_class,
+                cast({_ranges(config.ifrs9)} as integer) as ifrs9_stage
+            from aged
         )
-        select *, case {buckets} end as bucket from aged
+        select *,
+            case
+                when closed then 'CLOSED'
+                when previous_bucket is null then 'NEW'
+                when (case previous_bucket {ranks} end) > 0
+                    and (case bucket {ranks} end) = 0 then 'CURE'
+                when (case bucket {ranks} end) > (case previous_bucket {ranks} end)
+                    then 'ROLL_FORWARD'
+                when (case bucket {ranks} end) < (case previous_bucket {ranks} end)
+                    then 'ROLL_BACK'
+                else 'STAY'
+            end as transition
+        from classified
         """,
         {"d": snapshot_date, "tolerance": config.tolerance},
     )
