@@ -24,7 +24,7 @@ import duckdb
 
 from arrears import migrations
 from arrears.contract import DATASETS
-from arrears.errors import ArrearsError, RunLocked
+from arrears.errors import ArrearsError, ConfigError, RunLocked
 
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 SCHEMA_VERSION = migrations.LATEST
@@ -73,6 +73,7 @@ def connect(
         path.parent.mkdir(parents=True, exist_ok=True)
     con = _open_waiting(path, read_only, wait_seconds)
     try:
+        _limit_memory(con)
         if read_only:
             migrations.refuse_newer(con)
         else:
@@ -81,6 +82,30 @@ def connect(
         con.close()
         raise
     return con
+
+
+def _limit_memory(con: duckdb.DuckDBPyConnection) -> None:
+    """Cap DuckDB's memory at ARREARS_MEMORY_LIMIT ('12GB', '60%'); past it, DuckDB spills to
+    disk beside the warehouse instead of growing. Unset: DuckDB's default, 80% of the RAM."""
+    limit = os.environ.get("ARREARS_MEMORY_LIMIT", "").strip()
+    if not limit:
+        return
+    if limit.endswith("%"):
+        share = limit[:-1].strip()
+        if not share.replace(".", "", 1).isdigit() or not 0 < float(share) <= 100:
+            raise ConfigError(f"ARREARS_MEMORY_LIMIT={limit!r}: a share must be in (0, 100]%")
+        limit = f"{float(share) / 100 * _ram_bytes() / 2**20:.0f}MiB"
+    try:
+        con.execute(f"set memory_limit = '{limit.replace(chr(39), '')}'")
+    except duckdb.Error as exc:
+        raise ConfigError(
+            f"ARREARS_MEMORY_LIMIT={limit!r} is not a size DuckDB reads ({exc}); "
+            "use e.g. 12GB, 8000MB or 60%"
+        ) from None
+
+
+def _ram_bytes() -> int:
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
 
 def _open_waiting(
