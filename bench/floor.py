@@ -288,26 +288,42 @@ def commit(con: duckdb.DuckDBPyConnection) -> int:
     return rows
 
 
-def publish(con: duckdb.DuckDBPyConnection, snapshot_date: date, folder: Path) -> int:
-    """COPY each channel's committed actions of the action date to Parquet; returns rows."""
+def publish(
+    con: duckdb.DuckDBPyConnection,
+    snapshot_date: date,
+    folder: Path,
+    csv_channels: tuple[str, ...] = ("letter", "visit"),
+) -> int:
+    """What CONTRACT section 6 asks of the files, as plain COPYs; returns the rows published.
+
+    Per channel, the committed actions of the action date with the recipient columns that
+    channel carries (joined from raw.customers, and the branch from marts.loan_aging) to
+    Parquet, and to CSV for the channels configured for it (DuckDB's own text rendering). The
+    step also renders lists and local times for the CSV readers, hashes each file, writes the
+    manifest, checks personal columns and swaps the folder in atomically.
+    """
+    from arrears.publish.columns import OUTBOX_CHANNELS, channel_columns
+
     folder.mkdir(parents=True, exist_ok=True)
     action_date = snapshot_date + timedelta(days=1)
-    channels = [
-        c
-        for (c,) in con.execute(
-            "select distinct channel from marts.collection_actions where action_date = $a",
-            {"a": action_date},
-        ).fetchall()
-    ]
-    rows = 0
-    for channel in channels:
-        path = folder / f"{channel.lower()}.parquet"
+    # Every channel gets its file, empty or not, as downstream systems expect.
+    for name in OUTBOX_CHANNELS:
+        columns = ", ".join(f"r.{c}" for c in channel_columns(name))
         # COPY binds no parameters: the date and channel are the benchmark's own values.
-        con.execute(
-            f"copy (select * from marts.collection_actions where action_date = "
-            f"date {_quote(action_date.isoformat())} and channel = {_quote(channel)}) "
-            f"to {_quote(str(path))} (format parquet)"
+        rows = (
+            "(select r.*, c.full_name, c.national_id, c.phone, c.email, c.address, c.city, "
+            "c.province, c.postal_code, l.branch from marts.collection_actions r "
+            "left join raw.customers c on c.customer_id = r.customer_id "
+            "and c.snapshot_date = r.snapshot_date "
+            "left join marts.loan_aging l on l.loan_id = r.primary_loan_id "
+            "and l.snapshot_date = r.snapshot_date "
+            f"where r.action_date = date {_quote(action_date.isoformat())} "
+            f"and r.channel = {_quote(name.upper())})"
         )
+        query = f"select {columns} from {rows} as r order by r.priority, r.action_id"
+        con.execute(f"copy ({query}) to {_quote(str(folder / f'{name}.parquet'))} (format parquet)")
+        if name in csv_channels:
+            con.execute(f"copy ({query}) to {_quote(str(folder / f'{name}.csv'))} (header)")
     rows = int(
         con.execute(
             "select count(*) from marts.collection_actions where action_date = $a",

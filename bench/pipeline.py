@@ -168,7 +168,9 @@ def run_day(settings, snapshot_date: date, sampler: RssSampler | None) -> dict[s
                     settings.csv_encoding,
                 ).files
             ),
-            lambda con: floor.publish(con, snapshot_date, floor_outbox),
+            lambda con: floor.publish(
+                con, snapshot_date, floor_outbox, tuple(settings.csv_channels)
+            ),
         ),
     ]
     results: dict[str, dict] = {}
