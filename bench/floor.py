@@ -4,13 +4,15 @@ Each function does, on the same connection and data, the irreducible part of a s
 ratio step / floor says how much the step costs beyond the database work it cannot avoid:
 
     ingest            read_csv of every landing file into a typed table
-    validate_landed   the contract's checks (required, key unique, enum, non-negative amounts)
-                      as one query per dataset
-    age               dpd from the oldest unpaid installment, and its bucket, per loan
+    validate_landed   the contract's row checks (required, key unique, enum, non-negative
+                      amounts), one query per dataset; bench/bench_quality.py compares the
+                      suites with the same checks as plain SQL one for one
+    age               what CONTRACT section 3 asks per loan (dpd, bucket, term, class, IFRS 9,
+                      overdue split, transition), in one query
     decide            the customer's stage by max dpd, its channels, and a priority per channel
     validate_actions  the pre-publish checks as one query
     commit            the run's result tables copied into a second set of tables
-    publish           COPY of each channel's actions to a Parquet file
+    publish           each channel's file(s) with its recipient columns, as COPY statements
 
 Floors write into the `floor` schema and drop it afterwards; they never touch work.* or marts.*.
 """
