@@ -128,7 +128,7 @@ def run_day(settings, snapshot_date: date, sampler: RssSampler | None) -> dict[s
         (
             "validate_landed",
             lambda con: sum(validate_landed(con, snapshot_date, run_id, settings).rows.values()),
-            floor.validate_landed,
+            lambda con: floor.validate_landed(con, snapshot_date),
         ),
         (
             "age",

@@ -82,3 +82,20 @@ def test_publish_floor_writes_the_files_the_step_writes(aged_book):
             con.execute(query, {"p": str(path)}).fetchall() for path in (step_path, base_path)
         )
         assert step == base, name
+
+
+def test_validate_floor_runs_the_suites_checks_on_a_real_book(aged_book):
+    con, day, _, _ = aged_book
+    rows = floor.validate_landed(con, day)
+    landed = sum(
+        warehouse.count(con, f"work.{name}")
+        for name in (
+            "loans",
+            "installments",
+            "customers",
+            "arrangements",
+            "contact_events",
+            "holds",
+        )
+    )
+    assert rows == landed > 30000
