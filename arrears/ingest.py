@@ -94,6 +94,16 @@ class IngestSummary:
     def as_json(self) -> dict[str, dict]:
         return {name: asdict(f) for name, f in self.files.items()}
 
+    def sources(self) -> dict[str, str]:
+        """Where each dataset's rows came from, as rejection messages name it."""
+        named = {}
+        for name, f in self.files.items():
+            if f.file:
+                named[name] = f.file
+            elif f.carried_forward_from:
+                named[name] = f"{name} (no file; carried forward from {f.carried_forward_from})"
+        return named
+
 
 def landing_folder(landing: Path, snapshot_date: date) -> Path:
     return Path(landing) / snapshot_date.isoformat()

@@ -61,7 +61,7 @@ def daily_collections(
             landed = ingest_landing(snapshot_date, settings)
             inputs = landed.as_json()
             faults.checkpoint("flow:after-ingest")
-            landing_audit = validate_landing(run_id, snapshot_date, settings)
+            landing_audit = validate_landing(run_id, snapshot_date, settings, landed.sources())
             faults.checkpoint("flow:after-validate-landing")
             if settings.partitions > 1:
                 # Customers in N partitions on Dask (docs/scaling.md); same results.

@@ -28,11 +28,16 @@ def headline(report: ValidationReport) -> str:
 
 
 @task(name="validate-landing")
-def validate_landing(run_id: str, snapshot_date: date, settings: Settings) -> ValidationReport:
+def validate_landing(
+    run_id: str,
+    snapshot_date: date,
+    settings: Settings,
+    sources: dict[str, str] | None = None,
+) -> ValidationReport:
     logger = get_run_logger()
     preload.wait()
     with warehouse.opened(settings.warehouse) as con:
-        report = validate_landed(con, snapshot_date, run_id, settings)
+        report = validate_landed(con, snapshot_date, run_id, settings, sources=sources)
     create_table_artifact(
         key="validation-landing",
         table=report.as_rows(),

@@ -142,6 +142,11 @@ def test_holds_and_arrangements_carry_forward(con, example_landing):
     holds = con.execute("select snapshot_date, customer_id, kind from work.holds").fetchall()
     assert holds == [(date(2025, 7, 1), "K1003", "COMPLAINT")]
     assert summary.files["contact_events"].rows == 0
+    # What a rejection names for each dataset: the file, or where the rows came from.
+    sources = summary.sources()
+    assert sources["loans"] == str(next_day / "loans.csv")
+    assert sources["holds"] == "holds (no file; carried forward from 2025-06-30)"
+    assert "contact_events" not in sources
 
 
 def test_repeated_contact_events_are_ignored(con, example_landing):

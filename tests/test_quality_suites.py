@@ -494,6 +494,16 @@ def test_over_the_limit_rejects_and_keeps_work(con: duckdb.DuckDBPyConnection) -
     assert con.execute("select count(*) from quality.runs").fetchone()[0] > 0
 
 
+def test_rejection_names_the_landing_file_when_ingest_said_which(con):
+    healthy_book(con, loans=4)
+    con.execute("update work.loans set status = 'OPEN' where loan_id = 'L3'")
+    sources = {"loans": "/landing/2025-06-30/loans.csv"}
+    with pytest.raises(InputRejected) as caught:
+        validate_landed(con, D, "run-1", Settings(quarantine_limit=0.2), sources=sources)
+    assert caught.value.file == "/landing/2025-06-30/loans.csv"
+    assert str(caught.value).startswith("/landing/2025-06-30/loans.csv: loans.critical: ")
+
+
 def test_within_the_limit_continues(con: duckdb.DuckDBPyConnection) -> None:
     healthy_book(con, loans=4)
     con.execute("update work.loans set status = 'OPEN' where loan_id = 'L3'")

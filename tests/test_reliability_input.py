@@ -126,16 +126,21 @@ def wrong_date_inside(folder: Path, env: dict, book: dict) -> None:
 CASES: list[tuple[str, Callable[[Path, dict, dict], None], str, str]] = [
     ("truncated CSV", truncated, "installments.csv", "malformed CSV"),
     ("wrong column type", wrong_type, "loans.csv", "principal_amount: not an amount"),
-    ("unknown enum value", unknown_enum, "loans", "status"),
+    ("unknown enum value", unknown_enum, "loans.csv", "loans.critical: status"),
     ("duplicate key", duplicate_keys, "loans.csv", "duplicate key (loan_id)"),
-    ("negative amount", negative_amounts, "loans", "outstanding_principal"),
-    ("date in the future", future_dates, "loans", "origination_date after snapshot date"),
+    ("negative amount", negative_amounts, "loans.csv", "outstanding_principal"),
+    ("date in the future", future_dates, "loans.csv", "origination_date after snapshot date"),
     ("GB18030 read as UTF-8", gb18030_as_utf8, "customers.csv", "text is not valid UTF-8"),
     ("UTF-8 read as GB18030", utf8_as_gb18030, "customers.csv", "configured as gb18030"),
     ("empty file", empty_file, "customers.csv", "file is empty"),
     ("missing required file", missing_required_file, "installments", "required"),
     ("Parquet with another schema", parquet_other_schema, "loans.parquet", "missing required"),
-    ("snapshot folder with a later date inside", wrong_date_inside, "loans", "origination_date"),
+    (
+        "snapshot folder with a later date inside",
+        wrong_date_inside,
+        "loans.csv",
+        "origination_date",
+    ),
 ]
 
 

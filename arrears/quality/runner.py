@@ -52,12 +52,14 @@ def validate_landed(
     run_id: str,
     settings: Settings,
     config: QualityConfig | None = None,
+    sources: Mapping[str, str] | None = None,
 ) -> ValidationReport:
     """Validate work.<dataset> at `snapshot_date`; quarantine failing rows; raise when too many.
 
     Raises InputRejected (exit 3) on a dataset-level critical failure or when a dataset's
     quarantined share exceeds settings.quarantine_limit; quality.runs and quality.quarantine
-    are written either way.
+    are written either way. `sources` (dataset -> landing file, from ingest) lets the
+    rejection name the file an operator has to fix; without it the dataset is named.
     """
     config = config or QualityConfig()
     report = ValidationReport(run_id=run_id, snapshot_date=snapshot_date)
@@ -93,7 +95,9 @@ def validate_landed(
         report.quarantined = q.counts(con)
         report.warnings = _warnings(report)
 
-        rejection = _dataset_failure(report) or _over_limit(con, report, settings)
+        rejection = _dataset_failure(report, sources or {}) or _over_limit(
+            con, report, settings, sources or {}
+        )
         with warehouse.transaction(con):
             _record_runs(con, report.suites, run_id, snapshot_date)
             q.persist(con, snapshot_date, run_id, remove=rejection is None)
@@ -370,7 +374,7 @@ def _warnings(report: ValidationReport) -> list[str]:
     return out
 
 
-def _dataset_failure(report: ValidationReport) -> InputRejected | None:
+def _dataset_failure(report: ValidationReport, sources: Mapping[str, str]) -> InputRejected | None:
     """A critical failure no quarantine can fix: dataset-level, cross-day, not evaluable, or
     a row-level rule GX failed whose rows DuckDB could not find (never let that pass)."""
     for suite in report.suites:
@@ -380,7 +384,7 @@ def _dataset_failure(report: ValidationReport) -> InputRejected | None:
             if o.success or (o.row_level and o.error is None and o.unexpected_count > 0):
                 continue
             return InputRejected(
-                suite.dataset,
+                sources.get(suite.dataset, suite.dataset),
                 f"{suite.suite}: {o.rule}" + (f" [{o.error}]" if o.error else ""),
                 o.unexpected_count,
                 o.examples,
@@ -390,7 +394,10 @@ def _dataset_failure(report: ValidationReport) -> InputRejected | None:
 
 
 def _over_limit(
-    con: duckdb.DuckDBPyConnection, report: ValidationReport, settings: Settings
+    con: duckdb.DuckDBPyConnection,
+    report: ValidationReport,
+    settings: Settings,
+    sources: Mapping[str, str],
 ) -> InputRejected | None:
     cascade_rules = {rule for *_, rule in q.CASCADE}
     # Name a dataset with rows failing its own rules before one emptied by cascade.
@@ -405,7 +412,7 @@ def _over_limit(
         if share > settings.quarantine_limit:
             rule, examples = q.top_rule(con, dataset)
             return InputRejected(
-                dataset,
+                sources.get(dataset, dataset),
                 f"{dataset}.critical: {rule}",
                 n,
                 examples,
