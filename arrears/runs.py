@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -40,6 +41,50 @@ def later_snapshots_note(con: duckdb.DuckDBPyConnection, snapshot_date: date) ->
         f"from the previous state of {snapshot_date} and are kept as they are, so they may now "
         f"be stale: `arrears backfill --from {snapshot_date + timedelta(days=1)} --to "
         f"{later[-1]}` recomputes them"
+    )
+
+
+def repeated_inputs_note(
+    con: duckdb.DuckDBPyConnection, snapshot_date: date, inputs: dict[str, Any]
+) -> str | None:
+    """A warning when today's landing files are byte-identical to the previous snapshot's.
+
+    The same export filed again under the next date passes every row check: the loans simply
+    age one more day. Identical loans and installments files are almost always that mistake (a
+    real day moves at least one payment, due date or status), so the run says so. A warning,
+    not a rejection: a book with no activity at all over a holiday can repeat its files.
+    """
+    previous = con.execute(
+        "select snapshot_date, inputs_json from ops.runs "
+        "where snapshot_date < $d and status = 'SUCCEEDED' and inputs_json is not null "
+        "order by snapshot_date desc, finished_at desc limit 1",
+        {"d": snapshot_date},
+    ).fetchall()
+    if not previous:
+        return None
+    previous_date, previous_json = previous[0]
+    before = json.loads(previous_json)
+    same = [
+        Path(today["file"]).name
+        for name, today in inputs.items()
+        if today.get("sha256")
+        and today.get("sha256") == (before.get(name) or {}).get("sha256")
+        and name in ("loans", "installments")
+    ]
+    if len(same) < 2:
+        return None
+    return (
+        f"{' and '.join(same)} are byte-identical to the files of snapshot {previous_date}: "
+        "if that export was filed again under this date, land the right files and rerun the date"
+    )
+
+
+def add_note(con: duckdb.DuckDBPyConnection, run_id: str, note: str) -> None:
+    """Append `note` to the run's notes (one per line)."""
+    con.execute(
+        "update ops.runs set notes = case when notes is null or notes = '' then $note "
+        "else notes || chr(10) || $note end where run_id = $run_id",
+        {"note": note, "run_id": run_id},
     )
 
 

@@ -58,7 +58,7 @@ def daily_collections(
         inputs: dict[str, object] | None = None
         try:
             preload.start()  # GX loads while ingest reads the files
-            landed = ingest_landing(snapshot_date, settings)
+            landed = ingest_landing(snapshot_date, settings, run_id)
             inputs = landed.as_json()
             faults.checkpoint("flow:after-ingest")
             landing_audit = validate_landing(run_id, snapshot_date, settings, landed.sources())

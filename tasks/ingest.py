@@ -6,14 +6,16 @@ from datetime import date
 
 from prefect import get_run_logger, task
 
-from arrears import ingest, warehouse
+from arrears import ingest, runs, warehouse
 from arrears.ingest import IngestSummary
 from arrears.settings import Settings
 from tasks.retries import transient_only
 
 
 @task(name="ingest", retries=2, retry_delay_seconds=5, retry_condition_fn=transient_only)
-def ingest_landing(snapshot_date: date, settings: Settings) -> IngestSummary:
+def ingest_landing(
+    snapshot_date: date, settings: Settings, run_id: str | None = None
+) -> IngestSummary:
     logger = get_run_logger()
     with warehouse.opened(settings.warehouse) as con:
         summary = ingest.ingest(
@@ -23,6 +25,11 @@ def ingest_landing(snapshot_date: date, settings: Settings) -> IngestSummary:
             encodings=settings.dataset_encodings,
             default_encoding=settings.encoding,
         )
+        repeated = runs.repeated_inputs_note(con, snapshot_date, summary.as_json())
+        if repeated:
+            logger.warning(repeated)
+            if run_id:
+                runs.add_note(con, run_id, repeated)
     for name, landed in summary.files.items():
         if landed.carried_forward_from:
             logger.info(

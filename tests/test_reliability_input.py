@@ -263,3 +263,25 @@ def test_a_future_dated_loan_and_event_below_the_limit_are_set_aside_not_silentl
     assert kept == 0 and aged == len(rows) - 1
     assert flagged and "occurred_at after snapshot date" in flagged[0][0]
     assert event in flagged[0][0]
+
+
+def test_the_previous_export_filed_again_is_named_in_the_run(committed, tmp_path):
+    """D1's files filed as D2 pass every row check; the run says they are D1's, byte for byte."""
+    landing = tmp_path / "landing"
+    shutil.copytree(committed["landing"] / D1.isoformat(), landing / D2.isoformat())
+    where = {**committed, "warehouse": tmp_path / "arrears.duckdb", "outbox": tmp_path / "outbox"}
+    copy_warehouse(committed["warehouse"], where["warehouse"])
+
+    assert cli(where, landing, D2) == 0
+
+    with warehouse.opened(where["warehouse"], read_only=True) as con:
+        notes = con.execute(
+            "select notes from ops.runs where snapshot_date = $d", {"d": D2}
+        ).fetchall()
+    assert notes == [
+        (
+            f"loans.csv and installments.csv are byte-identical to the files of snapshot {D1}: "
+            "if that export was filed again under this date, land the right files and rerun "
+            "the date",
+        )
+    ]

@@ -90,3 +90,38 @@ def test_commit_refuses_work_rows_of_another_date():
     with pytest.raises(ArrearsError, match="work.holds holds 1 rows whose snapshot_date"):
         commit.commit(con, day)
     assert warehouse.count(con, "raw.holds") == 0
+
+
+def _inputs(loans: str, installments: str) -> dict:
+    return {
+        "loans": {"file": "/landing/x/loans.csv", "sha256": loans},
+        "installments": {"file": "/landing/x/installments.csv", "sha256": installments},
+        "holds": {"file": None, "sha256": None},
+    }
+
+
+def test_the_same_export_filed_again_is_flagged():
+    con = warehouse.connect(":memory:")
+    day1, day2 = date(2025, 6, 1), date(2025, 6, 2)
+    runs.start(con, "run-1", day1, None, {})
+    runs.finish(con, "run-1", "SUCCEEDED", inputs=_inputs("aa", "bb"))
+    runs.start(con, "run-2", day2, None, {})
+
+    assert runs.repeated_inputs_note(con, day2, _inputs("aa", "cc")) is None
+    assert runs.repeated_inputs_note(con, day1, _inputs("aa", "bb")) is None  # nothing earlier
+    note = runs.repeated_inputs_note(con, day2, _inputs("aa", "bb"))
+    assert note is not None
+    assert note.startswith("loans.csv and installments.csv are byte-identical to the files of")
+    assert "2025-06-01" in note
+
+    runs.add_note(con, "run-2", note)
+    runs.add_note(con, "run-2", "second")
+    notes = warehouse.scalar(con, "select notes from ops.runs where run_id = 'run-2'")
+    assert notes == note + "\nsecond"
+
+
+def test_a_failed_earlier_run_is_not_compared():
+    con = warehouse.connect(":memory:")
+    runs.start(con, "run-1", date(2025, 6, 1), None, {})
+    runs.finish(con, "run-1", "REJECTED", inputs=_inputs("aa", "bb"))
+    assert runs.repeated_inputs_note(con, date(2025, 6, 2), _inputs("aa", "bb")) is None
