@@ -250,6 +250,7 @@ def _load_csv(
     snapshot_date: date,
 ) -> tuple[int, list[str]]:
     header = _csv_header(readable)
+    warned = header is not None
     if header is not None:
         ignored = _check_header(dataset, original, header)
         rows = _load_fast(con, dataset, readable, header, snapshot_date)
@@ -258,7 +259,7 @@ def _load_csv(
             return rows, ignored
         con.execute(warehouse.work_table_ddl(dataset.name))
     header = _stage_csv(con, original, readable, _staged(dataset))
-    return _load_staged(con, dataset, original, header, snapshot_date)
+    return _load_staged(con, dataset, original, header, snapshot_date, warned=warned)
 
 
 def _load_staged(
@@ -267,10 +268,14 @@ def _load_staged(
     path: Path,
     header: list[str],
     snapshot_date: date,
+    warned: bool = False,
 ) -> tuple[int, list[str]]:
-    """The careful path: staged text checked rule by rule, then cast into `work.<dataset>`."""
+    """The careful path: staged text checked rule by rule, then cast into `work.<dataset>`.
+
+    `warned`: the fast path already checked this header and named its ignored columns.
+    """
     table = _staged(dataset)
-    ignored = _check_header(dataset, path, header)
+    ignored = _check_header(dataset, path, header, warn=not warned)
     rows = warehouse.count(con, table)
     _check_not_empty(dataset, path, rows)
     _check_values(con, dataset, path, table, header)
@@ -504,7 +509,7 @@ def _quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
-def _check_header(dataset: Dataset, path: Path, header: list[str]) -> list[str]:
+def _check_header(dataset: Dataset, path: Path, header: list[str], warn: bool = True) -> list[str]:
     names = list(header)
     missing = [c.name for c in dataset.columns if c.required and c.name not in names]
     if missing:
@@ -520,7 +525,7 @@ def _check_header(dataset: Dataset, path: Path, header: list[str]) -> list[str]:
     if dupes:
         raise InputRejected(str(path), "duplicate column names: " + ", ".join(dupes), len(dupes))
     ignored = [n for n in names if n not in dataset.column_names]
-    if ignored:
+    if ignored and warn:
         log.warning("%s: ignoring columns not in the contract: %s", path.name, ", ".join(ignored))
     return ignored
 

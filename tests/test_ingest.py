@@ -523,3 +523,17 @@ def test_a_suspect_file_is_checked_row_by_row(con, example_landing, careful_read
     rewrite(example_landing, "loans", "60000.00", "60000.001")
     rejected(con, example_landing)
     assert careful_reads == ["loans.csv"]
+
+
+def test_ignored_columns_are_named_once_when_a_file_is_read_twice(
+    con, example_landing, careful_reads, monkeypatch
+):
+    path = folder(example_landing) / "loans.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    lines = [lines[0] + ",note"] + [line + ",x" for line in lines[1:]]
+    path.write_text("\n".join(lines).replace("60000.00", "60000.001") + "\n", encoding="utf-8")
+    warnings: list[str] = []
+    monkeypatch.setattr(ingest.log, "warning", lambda msg, *args: warnings.append(msg % args))
+    rejected(con, example_landing)
+    assert careful_reads == ["loans.csv"]
+    assert warnings == ["loans.csv: ignoring columns not in the contract: note"]
