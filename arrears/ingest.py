@@ -329,9 +329,9 @@ def _load_fast(
         return None
     table = f"work.{dataset.name}"
     required = [c.name for c in dataset.columns if c.required and c.name in header]
-    missing = con.execute(
-        "select " + " + ".join(f"count(*) - count({name})" for name in required) + f" from {table}"
-    ).fetchall()[0][0]
+    # The row count and the missing required values in one scan of the loaded table.
+    missing = " + ".join(f"count(*) - count({name})" for name in required) or "0"
+    rows, missing = con.execute(f"select count(*), {missing} from {table}").fetchall()[0]
     keys = ", ".join(dataset.key)
     duplicated = warehouse.scalar(
         con, f"select count(*) from (select 1 from {table} group by {keys} having count(*) > 1)"
@@ -339,7 +339,7 @@ def _load_fast(
     if missing or duplicated:
         log.info("%s: checking row by row (missing values or duplicate keys)", path.name)
         return None
-    return warehouse.count(con, table)
+    return int(rows)
 
 
 def typed_reader(path: str, columns: str) -> str:

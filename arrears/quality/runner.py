@@ -62,6 +62,7 @@ def validate_landed(
     rejection name the file an operator has to fix; without it the dataset is named.
     """
     config = config or QualityConfig()
+    sources = sources or {}
     report = ValidationReport(run_id=run_id, snapshot_date=snapshot_date)
     modules = _suite_modules()
     present = [d for d in DATASETS if _table_exists(con, "work", d)]
@@ -95,9 +96,7 @@ def validate_landed(
         report.quarantined = q.counts(con)
         report.warnings = _warnings(report)
 
-        rejection = _dataset_failure(report, sources or {}) or _over_limit(
-            con, report, settings, sources or {}
-        )
+        rejection = _dataset_failure(report, sources) or _over_limit(con, report, settings, sources)
         with warehouse.transaction(con):
             _record_runs(con, report.suites, run_id, snapshot_date)
             q.persist(con, snapshot_date, run_id, remove=rejection is None)
