@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import functools
 import os
 import re
 import time
@@ -25,8 +24,8 @@ import duckdb
 from arrears import migrations
 from arrears.contract import DATASETS
 from arrears.errors import ArrearsError, ConfigError, RunLocked
+from arrears.sqlfiles import bind, sql_root, sql_text
 
-SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 SCHEMA_VERSION = migrations.LATEST
 # DuckDB lets one process write a file, and no other process open it meanwhile (not even to
 # read); a connect that meets another process's lock retries this often until its deadline.
@@ -34,13 +33,6 @@ _FILE_LOCK_RETRY_SECONDS = 0.25
 _HOLDER = re.compile(r"held in ([^\n]*?)\s*\(PID (\d+)\)")
 _CREDENTIALS = re.compile(r"(://)[^/@\s]+@")
 SCHEMAS = ("raw", "work", "quality", "marts", "ops")
-
-
-@functools.cache
-def sql_text(name: str) -> str:
-    """The text of `sql/<name>.sql` (name may contain folders: `marts/loan_aging`)."""
-    path = SQL_DIR / f"{name}.sql"
-    return path.read_text(encoding="utf-8")
 
 
 def raw_table_ddl(dataset: str) -> str:
@@ -165,7 +157,7 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"create schema if not exists {schema}")
     for dataset in DATASETS:
         con.execute(raw_table_ddl(dataset))
-    for path in sorted((SQL_DIR / "schema").glob("*.sql")):
+    for path in sorted((sql_root() / "schema").glob("*.sql")):
         # Schema files hold parameter-free DDL only, so executing them whole is safe.
         con.execute(path.read_text(encoding="utf-8"))
     migrations.migrate(con)
@@ -195,7 +187,8 @@ def execute(
     con: duckdb.DuckDBPyConnection, name: str, params: Mapping[str, Any] | None = None
 ) -> duckdb.DuckDBPyConnection:
     """Run one statement from `sql/<name>.sql` with bound `$parameters`."""
-    return con.execute(sql_text(name), dict(params or {}))
+    query = sql_text(name)
+    return con.execute(query, bind(query, params, where=f"sql/{name}.sql"))
 
 
 def materialize(
@@ -206,8 +199,7 @@ def materialize(
 ) -> int:
     """Build `target` from the SELECT in `sql/<model>.sql`; returns its row count."""
     query = sql_text(model)
-    used = {k: v for k, v in (params or {}).items() if f"${k}" in query}
-    con.execute(f"create or replace table {target} as {query}", used)
+    con.execute(f"create or replace table {target} as {query}", bind(query, params, where=model))
     return count(con, target)
 
 
