@@ -25,7 +25,7 @@ from pydantic import (
     field_validator,
 )
 
-from arrears import warehouse
+from arrears import registry
 from arrears.errors import ArrearsError, ConfigError
 
 DEFAULT_AGING_CONFIG = Path(__file__).resolve().parent / "defaults" / "aging.yaml"
@@ -207,22 +207,8 @@ def _describe(path: Path, error: Any) -> str:
 
 # --- running the models --------------------------------------------------------------------
 
-# Parameter-free models over the snapshot of D: views, so the installment grain (~12 per loan)
-# is streamed into the loan-grain aggregate instead of being written to disk.
-VIEWS: tuple[tuple[str, str], ...] = (
-    ("staging/stg_loans", "work.stg_loans"),
-    ("staging/stg_installments", "work.stg_installments"),
-    ("intermediate/int_installments__unpaid", "work.int_installments__unpaid"),
-)
-# Models with $parameters, materialized in dependency order: intermediate -> marts.
-TABLES: tuple[tuple[str, str], ...] = (
-    ("intermediate/int_loans__overdue", "work.int_loans__overdue"),
-    ("intermediate/int_loans__previous", "work.int_loans__previous"),
-    ("marts/loan_aging", "work.loan_aging"),
-    ("marts/kpi_daily", "work.kpi_daily"),
-    ("marts/roll_rates", "work.roll_rates"),
-)
-RESULTS = ("work.loan_aging", "work.kpi_daily", "work.roll_rates")
+# The results of the age step (sql/marts/*); the registry builds what they read, in order.
+AGE_MODELS = ("loan_aging", "kpi_daily", "roll_rates")
 
 
 def register_config(con: duckdb.DuckDBPyConnection, config: AgingConfig) -> None:
@@ -273,16 +259,6 @@ def build_aging(
                 "aging reads the snapshot of D only"
             )
     register_config(con, config)
-    for model, target in VIEWS:
-        con.execute(f"create or replace view {target} as {warehouse.sql_text(model)}")
     params = {"snapshot_date": snapshot_date, "tolerance": config.tolerance}
-    counts = {}
-    for model, target in TABLES:
-        counts[target] = warehouse.materialize(con, model, target, params)
     # Scratch models go once the results stand; the config tables stay for inspection.
-    for _, target in TABLES:
-        if target not in RESULTS:
-            con.execute(f"drop table {target}")
-    for _, target in reversed(VIEWS):
-        con.execute(f"drop view {target}")
-    return {t.removeprefix("work."): counts[t] for t in RESULTS}
+    return registry.build(con, AGE_MODELS, params, keep_scratch=False)

@@ -10,13 +10,12 @@ into work.* before validate-actions and commit.
     export_partitions (main)  ->  compute_partition (x N, anywhere)  ->  merge_partitions (main)
 
 What is per customer is computed in the partitions: a customer's loans, installments,
-arrangements, holds, contact events and history all go to the customer's partition. What spans
-customers is computed after the merge, in the main process, from the merged rows:
-  - kpi_daily and roll_rates (aggregates over the whole book): the same marts models;
-  - the daily capacity per channel (a ranking of all customers by priority): the partitions
-    decide without capacity, and sql/decide/int_actions__capacity.sql ranks and cuts globally,
-    then collection_actions and suppressed_actions are built from the merged actions.
-The result is the single-process result, row for row (tests/test_partition_flow.py).
+arrangements, holds, contact events and history all go to the customer's partition, which runs
+every model the registry declares `scope=customer`. What spans customers (`scope=book`: kpi_daily
+and roll_rates, the capacity ranking of sql/intermediate/int_actions__capacity.sql, and the
+action lists built from it) runs after the merge, in the main process, over the merged rows of
+the customer models that book models read (registry.frontier). The result is the
+single-process result, row for row (tests/test_partition.py).
 """
 
 from __future__ import annotations
@@ -31,26 +30,45 @@ from typing import Any
 
 import duckdb
 
-from arrears import warehouse
-from arrears.aging import AgingConfig, build_aging, register_config
+from arrears import registry, warehouse
+from arrears.aging import AGE_MODELS, AgingConfig, register_config
 from arrears.contract import DATASETS
 from arrears.errors import ArrearsError, ConfigError
-from arrears.strategy import Strategy, decide
+from arrears.strategy import Strategy
+from arrears.strategy.engine import OUTPUTS as DECIDE_MODELS
 from arrears.strategy.engine import decide_params, write_config_tables
 
 # The partition of a customer: the first 32 bits of md5(customer_id), modulo N. Stable across
 # runs, processes and DuckDB versions (unlike hash()); a missing id hashes as ''.
 PART_SQL = "(('0x' || left(md5(coalesce({column}, '')), 8))::bigint % $partitions)::integer"
 
+# What age and decide build; a partition builds the customer-scoped models among them.
+MODELS = (*AGE_MODELS, *DECIDE_MODELS)
 # History the models read, exported with the rows of D: (table, rows of it the models may read).
+# Every table outside work.* that a customer model reads must be here (checked below).
 HISTORY: tuple[tuple[str, str], ...] = (
     ("marts.loan_aging", "snapshot_date < $snapshot_date"),
     ("marts.arrangement_status", "snapshot_date < $snapshot_date"),
     ("marts.collection_actions", "action_date < $action_date"),
     ("raw.contact_events", "snapshot_date < $snapshot_date"),
 )
-# Results of a partition that the main process merges into work.*.
-RESULTS = ("loan_aging", "arrangement_status", "decide_candidates", "decide_actions_uncut")
+
+
+def results() -> list[str]:
+    """The customer models whose rows a partition writes and the main process merges."""
+    return registry.frontier(MODELS)
+
+
+def _check_history() -> None:
+    read = registry.external_reads(m.name for m in registry.plan(MODELS, scope="customer"))
+    missing = sorted(read - {table for table, _ in HISTORY})
+    if missing:
+        raise ArrearsError(
+            f"customer models read {', '.join(missing)}, which a partition is not given: "
+            "add it to arrears.partition.HISTORY"
+        )
+
+
 MANIFEST = "_partition.json"
 # The part=<k> folders are not a column of the files: no hive partitioning on read.
 READ = "read_parquet($files, hive_partitioning = false)"
@@ -262,9 +280,10 @@ def compute_partition(
 ) -> dict[str, int]:
     """Age and decide one partition in an in-memory DuckDB; write its results as Parquet.
 
-    Decides without capacity: the cut per channel is a global ranking, made after the merge.
-    Returns the row count of each result.
+    Builds the customer models only: the cut per channel is a global ranking, made after the
+    merge. Returns the row count of each result.
     """
+    _check_history()
     con = warehouse.connect(":memory:")
     try:
         for name in DATASETS:
@@ -287,17 +306,17 @@ def compute_partition(
                 f"{', '.join(map(str, missing[:3]))}: too many partitions for this book; "
                 "use fewer partitions"
             )
-        build_aging(con, plan.snapshot_date, aging)
-        decide(
-            con,
-            plan.snapshot_date,
-            strategy.model_copy(update={"capacity": {}}),
-            default_timezone,
-        )
+        register_config(con, aging)
+        write_config_tables(con, strategy)
+        params = {
+            **decide_params(plan.snapshot_date, strategy, default_timezone),
+            "tolerance": aging.tolerance,
+        }
+        registry.build(con, MODELS, params, scope="customer")
         shutil.rmtree(plan.results, ignore_errors=True)
         plan.results.mkdir(parents=True)
         counts = {}
-        for name in RESULTS:
+        for name in results():
             con.execute(
                 f"copy work.{name} to {_quote(plan.results / f'{name}.parquet')} (format parquet)"
             )
@@ -331,37 +350,28 @@ def merge_partitions(
             raise ArrearsError(f"partition results missing: {', '.join(missing[:3])}")
         return [str(f) for f in found]
 
-    for name, target in (
-        ("loan_aging", "work.loan_aging"),
-        ("decide_candidates", "work.decide_candidates"),
-        ("decide_actions_uncut", "work.decide_actions_uncut"),
-    ):
-        con.execute(
-            f"create or replace table {target} as select * from {READ}",
-            {"files": files(name)},
-        )
-    con.execute(
-        "create or replace table work.arrangement_status as "
-        "select * from marts.arrangement_status limit 0"
-    )
-    _load(con, "work.arrangement_status", [Path(f) for f in files("arrangement_status")])
+    merged = results()
+    for name in merged:
+        # Marts-typed results keep their mart's column types, as in the single-process run.
+        if registry.models()[name].layer == "marts":
+            con.execute(
+                f"create or replace table work.{name} as select * from marts.{name} limit 0"
+            )
+            _load(con, f"work.{name}", [Path(f) for f in files(name)])
+        else:
+            con.execute(
+                f"create or replace table work.{name} as select * from {READ}",
+                {"files": files(name)},
+            )
 
     register_config(con, aging)
-    params = {"snapshot_date": snapshot_date, "tolerance": aging.tolerance}
-    age_counts = {"loan_aging": warehouse.count(con, "work.loan_aging")}
-    for name in ("kpi_daily", "roll_rates"):
-        age_counts[name] = warehouse.materialize(con, f"marts/{name}", f"work.{name}", params)
-
     write_config_tables(con, strategy)
-    decided = decide_params(snapshot_date, strategy, default_timezone)
-    warehouse.materialize(con, "decide/int_actions__capacity", "work.decide_actions", decided)
-    con.execute("drop table work.decide_actions_uncut")
-    for name in ("collection_actions", "suppressed_actions"):
-        query = warehouse.sql_text(f"decide/{name}")
-        used = {k: v for k, v in decided.items() if f"${k}" in query}
-        # Outputs take the exact column types of their marts, as in the single-process decide.
-        con.execute(f"create or replace table work.{name} as select * from marts.{name} limit 0")
-        con.execute(f"insert into work.{name} by name {query}", used)
+    params = {
+        **decide_params(snapshot_date, strategy, default_timezone),
+        "tolerance": aging.tolerance,
+    }
+    registry.build(con, MODELS, params, given=merged)
+    age_counts = {name: warehouse.count(con, f"work.{name}") for name in AGE_MODELS}
     decide_counts = {
         name: warehouse.count(con, f"work.{name}")
         for name in ("arrangement_status", "collection_actions", "suppressed_actions")

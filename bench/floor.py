@@ -10,6 +10,8 @@ ratio step / floor says how much the step costs beyond the database work it cann
                       overdue split, transition), in one query
     decide            the customer's stage by max dpd, its channels, and a priority per channel
     validate_actions  the pre-publish checks as one query
+    kpis              cures and collected amounts against the previous snapshot, and the calls
+                      of D with their outcomes, in one query
     commit            the run's result tables copied into a second set of tables
     publish           each channel's file(s) with its recipient columns, as COPY statements
 
@@ -277,6 +279,40 @@ def validate_actions(con: duckdb.DuckDBPyConnection) -> int:
     return int(con.execute("select count(*) from work.collection_actions").fetchall()[0][0])
 
 
+def kpis(con: duckdb.DuckDBPyConnection, snapshot_date: date) -> int:
+    """Delinquent, cured and collected since the previous snapshot; calls of D answered."""
+    con.execute(
+        """
+        create or replace table floor.kpis as
+        with previous as (
+            select max(snapshot_date) as d from marts.loan_aging where snapshot_date < $d
+        ),
+        moves as (
+            select
+                count(*) filter (where before.dpd > 0) as delinquent_loans,
+                count(*) filter (where before.dpd > 0 and now.dpd = 0) as cured_loans,
+                sum(greatest(coalesce(now.paid_to_date_amount, before.paid_to_date_amount)
+                    - before.paid_to_date_amount, 0)) as collected_amount,
+            from marts.loan_aging as before
+            left join work.loan_aging as now
+                on now.loan_id = before.loan_id
+            where before.snapshot_date = (select d from previous) and before.is_aged
+        ),
+        calls as (
+            select count(distinct actions.action_id) as call_actions,
+                count(events.event_id) as answered,
+            from marts.collection_actions as actions
+            left join raw.contact_events as events
+                on events.action_id = actions.action_id
+            where actions.action_date = $d and actions.channel = 'CALL'
+        )
+        select * from moves, calls
+        """,
+        {"d": snapshot_date},
+    )
+    return int(con.execute("select count(*) from floor.kpis").fetchall()[0][0])
+
+
 COMMITTED = (
     "loans",
     "installments",
@@ -287,6 +323,7 @@ COMMITTED = (
     "arrangement_status",
     "collection_actions",
     "suppressed_actions",
+    "kpi_variants",
 )
 
 

@@ -101,6 +101,7 @@ def run_day(settings, snapshot_date: date, sampler: RssSampler | None) -> dict[s
     from arrears.aging import build_aging, load_aging_config
     from arrears.publish import channel_columns, publish_outbox
     from arrears.quality import validate_actions, validate_landed
+    from arrears.report.kpis import build_kpi_variants
     from arrears.strategy import decide, load_strategy
     from tasks.quality import OUTBOX_CHANNELS
 
@@ -139,7 +140,7 @@ def run_day(settings, snapshot_date: date, sampler: RssSampler | None) -> dict[s
             "decide",
             lambda con: (
                 decide(con, snapshot_date, strategy, settings.timezone)
-                and warehouse.count(con, "work.decide_loan_stage")
+                and warehouse.count(con, "work.int_loans__decide_stage")
             ),
             lambda con: floor.decide(con, strategy),
         ),
@@ -149,6 +150,11 @@ def run_day(settings, snapshot_date: date, sampler: RssSampler | None) -> dict[s
                 con, action_date, run_id, settings, outbox_columns=columns
             ).rows["collection_actions"],
             floor.validate_actions,
+        ),
+        (
+            "kpis",
+            lambda con: build_kpi_variants(con, snapshot_date),
+            lambda con: floor.kpis(con, snapshot_date),
         ),
         (
             "commit",
@@ -256,7 +262,7 @@ def profile_models(settings, snapshot_date: date) -> dict:
 
     Runs after the timed day, on the work.* tables it left: the same inputs the steps saw.
     """
-    from arrears import aging, warehouse
+    from arrears import aging, registry, sqlfiles, warehouse
     from arrears.strategy import engine, load_strategy
 
     config = aging.load_aging_config(settings.aging)
@@ -265,26 +271,22 @@ def profile_models(settings, snapshot_date: date) -> dict:
     queries: dict[str, tuple[str, dict]] = {}
     with warehouse.opened(settings.warehouse) as con:
         aging.register_config(con, config)
-        for model, target in aging.VIEWS:
-            con.execute(f"create or replace view {target} as {warehouse.sql_text(model)}")
-        params = {"snapshot_date": snapshot_date, "tolerance": config.tolerance}
-        for model, target in aging.TABLES:
-            started = time.perf_counter()
-            warehouse.materialize(con, model, target, params)
-            timings[model] = time.perf_counter() - started
-            queries[model] = (warehouse.sql_text(model), params)
         engine.write_config_tables(con, strategy)
-        params = engine.decide_params(snapshot_date, strategy, settings.timezone)
-        for model, target in engine.MODELS:
+        params = {
+            **engine.decide_params(snapshot_date, strategy, settings.timezone),
+            "tolerance": config.tolerance,
+        }
+        for model in registry.plan((*aging.AGE_MODELS, *engine.OUTPUTS)):
             started = time.perf_counter()
-            engine._run(con, model, target, params)
-            timings[model] = time.perf_counter() - started
-            queries[model] = (warehouse.sql_text(model), params)
+            registry.build_model(con, model, params)
+            if model.materialized == "table":
+                timings[model.path] = time.perf_counter() - started
+                queries[model.path] = (sqlfiles.sql_text(model.path), params)
         slowest = sorted(timings, key=timings.get, reverse=True)[:2]
         plans = {}
         for model in slowest:
             query, params = queries[model]
-            used = {k: v for k, v in params.items() if f"${k}" in query}
+            used = sqlfiles.bind(query, params)
             rows = con.execute(f"explain (analyze, format json) {query}", used).fetchall()
             plans[model] = top_operators(json.loads(rows[0][1]))
     return {"models": timings, "plans": plans}

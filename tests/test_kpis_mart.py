@@ -1,4 +1,5 @@
-"""marts.kpi_variants: the KPIs a run stores before its commit equal the report's after it.
+"""marts.kpi_variants: the KPIs a run stores before its commit equal those recomputed from the
+committed warehouse after it (tests/sql/kpis_from_history.sql, the oracle).
 
 The committed state is the hand-made warehouse of test_report_data. The pending state holds the
 same rows of D (and of action date D + 1) in work.*, while raw.*/marts.* still carry a different,
@@ -10,12 +11,11 @@ from __future__ import annotations
 from decimal import Decimal
 
 import polars as pl
-import pytest
 from polars.testing import assert_frame_equal
-from test_report_data import NEXT, D, build, event, utc
+from test_report_data import NEXT, D, build, event, kpis_from_history, utc
 
 from arrears import commit, warehouse
-from arrears.report.kpis import MART, as_committed, build_kpi_variants, kpis, pending_kpis
+from arrears.report.kpis import MART, build_kpi_variants, kpis
 
 ORDER = ["snapshot_date", "strategy_variant"]
 
@@ -74,19 +74,20 @@ def stored(con) -> pl.DataFrame:
 
 def test_the_pending_state_differs_from_the_committed_one_as_read_from_marts() -> None:
     # Guards the test below: reading marts as they are would give other KPIs.
-    assert kpis(pending(), D) != kpis(committed(), D)
+    assert kpis_from_history(pending(), D) != kpis_from_history(committed(), D)
 
 
 def test_kpis_stored_before_the_commit_equal_the_reports_after_it() -> None:
-    expected = kpis(committed(), D)
+    expected = kpis_from_history(committed(), D)
     assert [r["strategy_variant"] for r in expected] == ["all", "champion", "challenger"]
     con = pending()
 
-    assert pending_kpis(con, D) == expected
     assert build_kpi_variants(con, D) == 3
     commit.commit(con, D)
 
-    assert kpis(con, D) == expected  # the commit left the state the KPIs were computed for
+    # the commit left the state the KPIs were computed for
+    assert kpis_from_history(con, D) == expected
+    assert kpis(con, D) == expected
     found = con.execute(f"select * from {MART} where snapshot_date = $d", {"d": D})
     columns = [c[0] for c in found.description]
     rows = [dict(zip(columns, row, strict=True)) for row in found.fetchall()]
@@ -151,22 +152,3 @@ def test_history_before_d_is_kept_and_later_dates_are_untouched() -> None:
         f"select snapshot_date, count(*) from {MART} group by all order by 1"
     ).fetchall()
     assert dates == [(D, 3), (NEXT, 1)]
-
-
-def test_tables_without_a_work_counterpart_are_read_as_committed() -> None:
-    con = warehouse.connect(":memory:")
-    con.execute("create or replace table work.loan_aging as select * from marts.loan_aging")
-    query = as_committed(con, "select * from marts.loan_aging, marts.arrangement_status")
-
-    assert "union all by name select * from work.loan_aging) as loan_aging" in query
-    assert "from work.arrangement_status" not in query
-    con.execute(query, {"snapshot_date": D}).fetchall()
-
-
-@pytest.mark.parametrize(
-    "sql", ["select * from marts.loan_aging_extra", "select 'marts.loan_aging'"]
-)
-def test_only_whole_table_names_are_replaced(sql) -> None:
-    con = warehouse.connect(":memory:")
-    con.execute("create or replace table work.loan_aging as select * from marts.loan_aging")
-    assert as_committed(con, sql) == sql

@@ -9,7 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from test_report_data import D0, D1, NEXT, PERSONAL, D, build, insert
+from test_report_data import D0, D1, NEXT, PERSONAL, D, build, insert, store_kpis
 
 from arrears import warehouse
 from arrears.errors import ConfigError
@@ -21,6 +21,7 @@ from arrears.report.queries import bucket_key
 def con():
     con = warehouse.connect(":memory:")
     build(con)
+    store_kpis(con)
     yield con
     con.close()
 
@@ -264,6 +265,7 @@ def test_kpis_all_and_per_variant(con) -> None:
 
 def test_kpis_without_history_have_null_rates() -> None:
     con = warehouse.connect(":memory:")
+    store_kpis(con)
 
     found = kpis(con, D)
 

@@ -413,3 +413,37 @@ def build(con: duckdb.DuckDBPyConnection) -> None:
             rule="not_null",
             value=None,
         )
+
+
+def store_kpis(con: duckdb.DuckDBPyConnection, snapshot_date: date = D) -> None:
+    """What a run of `snapshot_date` leaves in marts.kpi_variants: its results of the date
+    staged in work.* (as the run holds them before its commit), the KPI model, the commit."""
+    from arrears import commit
+    from arrears.report.kpis import build_kpi_variants
+    from arrears.runs import action_date_for
+
+    dates = {"snapshot": snapshot_date, "action": action_date_for(snapshot_date)}
+    for table, column, which in commit.PARTITIONS:
+        name = table.split(".", 1)[1]
+        con.execute(
+            f"create or replace table work.{name} as select * from {table} where {column} = $d",
+            {"d": dates[which]},
+        )
+    build_kpi_variants(con, snapshot_date)
+    commit.commit(con, snapshot_date)
+    con.execute("drop schema work cascade")
+    con.execute("create schema work")
+
+
+def kpis_from_history(con: duckdb.DuckDBPyConnection, snapshot_date: date) -> list[dict[str, Any]]:
+    """The KPIs of a date recomputed from the committed warehouse alone (raw.* and marts.*):
+    the oracle the stored KPIs are compared with."""
+    from pathlib import Path
+
+    from arrears.sqlfiles import bind
+
+    query = (Path(__file__).parent / "sql" / "kpis_from_history.sql").read_text(encoding="utf-8")
+    params = {"snapshot_date": snapshot_date}
+    result = con.execute(query, bind(query, params))
+    columns = [d[0] for d in result.description]
+    return [dict(zip(columns, row, strict=True)) for row in result.fetchall()]

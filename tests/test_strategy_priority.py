@@ -40,7 +40,7 @@ def test_risk_score_formula():
     book.run()
     assert book.rows(
         "select months_delinquent, broken_promises, days_since_payment, risk_score"
-        " from work.decide_loan_risk"
+        " from work.int_loans__decide_risk"
     ) == [(4, 1, 30, Decimal("38.3333"))]
     # 35*90/180 + 20*4/12 + 20*1/3 + 15*30/180 + 10*50000/100000
     assert {r[0] for r in book.rows("select risk_score from work.collection_actions")} == {
@@ -51,7 +51,7 @@ def test_risk_score_formula():
 def test_risk_score_never_paid_counts_the_cap():
     book = Book.new().customer("C1").loan("L1", "C1", 0, outstanding="0.00")
     book.run()
-    assert book.rows("select days_since_payment, risk_score from work.decide_loan_risk") == [
+    assert book.rows("select days_since_payment, risk_score from work.int_loans__decide_risk") == [
         (180, Decimal("15.0000"))
     ]
 
@@ -130,13 +130,13 @@ def test_variant_split_share_and_stability(tmp_path):
         {"d": D},
     )
     book.run(plan)
-    first = dict(book.rows("select customer_id, variant from work.decide_customers"))
+    first = dict(book.rows("select customer_id, variant from work.int_customers__decide"))
     share = sum(v == "faster_sms" for v in first.values()) / len(first)
     assert len(first) == 100_000
     assert abs(share - 0.10) < 0.01
     # stable across runs, and defined by md5 alone (not by an engine's hash function)
     book.run(plan)
-    assert dict(book.rows("select customer_id, variant from work.decide_customers")) == first
+    assert dict(book.rows("select customer_id, variant from work.int_customers__decide")) == first
     limit = int(Decimal("0.10") * HASH_BUCKETS)
     expected = {
         c: "faster_sms" if python_bucket(plan.champion_challenger.salt, c) < limit else "champion"

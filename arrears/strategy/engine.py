@@ -1,7 +1,7 @@
 """Deciding: who is contacted on the action date, through which channel, and who is not and why.
 
-The work happens in DuckDB (sql/decide/*.sql). Python only turns the strategy into small
-configuration tables in work.strategy_* and into bound parameters, then runs the models in order.
+The work happens in DuckDB (the SQL models under sql/, run by arrears.registry). Python only
+turns the strategy into small configuration tables in work.strategy_* and into bound parameters.
 """
 
 from __future__ import annotations
@@ -11,28 +11,15 @@ from typing import Any
 
 import duckdb
 
-from arrears import warehouse
+from arrears import registry, warehouse
+from arrears.aging import AGE_MODELS
 from arrears.strategy.config import Strategy
 
 # Buckets of the champion/challenger split: the first 32 bits of md5(salt:customer_id).
 HASH_BUCKETS = 2**32
 
+# The results of the decide step, typed as their marts; the registry builds what they read.
 OUTPUTS = ("arrangement_status", "collection_actions", "suppressed_actions")
-
-# (model, target) in dependency order; the last three are the outputs, typed as their marts.
-MODELS: tuple[tuple[str, str], ...] = (
-    ("decide/arrangement_status", "work.arrangement_status"),
-    ("decide/int_customers__decide", "work.decide_customers"),
-    ("decide/int_customers__decide_channel_history", "work.decide_channel_history"),
-    ("decide/int_loans__decide_risk", "work.decide_loan_risk"),
-    ("decide/int_loans__decide_stage", "work.decide_loan_stage"),
-    ("decide/int_loans__decide_call_history", "work.decide_call_history"),
-    ("decide/int_candidates__decide", "work.decide_candidates"),
-    ("decide/int_actions__decide", "work.decide_actions_uncut"),
-    ("decide/int_actions__capacity", "work.decide_actions"),
-    ("decide/collection_actions", "work.collection_actions"),
-    ("decide/suppressed_actions", "work.suppressed_actions"),
-)
 
 # Inputs the run may lack (optional datasets): an empty table of the contract's shape stands in.
 _INPUT_DATASETS = ("customers", "installments", "arrangements", "holds", "contact_events")
@@ -201,18 +188,6 @@ def _ensure_inputs(con: duckdb.DuckDBPyConnection) -> None:
             con.execute(warehouse.work_table_ddl(dataset))
 
 
-def _run(con: duckdb.DuckDBPyConnection, model: str, target: str, params: dict[str, Any]) -> None:
-    query = warehouse.sql_text(model)
-    used = {k: v for k, v in params.items() if f"${k}" in query}
-    name = target.removeprefix("work.")
-    if name in OUTPUTS:
-        # Outputs take the exact column types of their marts.
-        con.execute(f"create or replace table {target} as select * from marts.{name} limit 0")
-        con.execute(f"insert into {target} by name {query}", used)
-    else:
-        con.execute(f"create or replace table {target} as {query}", used)
-
-
 def decide(
     con: duckdb.DuckDBPyConnection,
     snapshot_date: date,
@@ -225,6 +200,4 @@ def decide(
     _ensure_inputs(con)
     write_config_tables(con, strategy)
     params = decide_params(snapshot_date, strategy, default_timezone)
-    for model, target in MODELS:
-        _run(con, model, target, params)
-    return {name: warehouse.count(con, f"work.{name}") for name in OUTPUTS}
+    return registry.build(con, OUTPUTS, params, given=AGE_MODELS)

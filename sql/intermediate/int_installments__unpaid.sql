@@ -1,3 +1,4 @@
+-- config: materialized=view, scope=customer
 -- Unpaid amount of each installment: all due - all paid, floored at 0 (an overpayment never
 -- makes it negative); each part (principal, interest, fees) is floored on its own.
 -- Parameter-free, so a view: the 12M-row installment grain is never written to disk.

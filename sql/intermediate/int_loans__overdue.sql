@@ -1,3 +1,4 @@
+-- config: materialized=table, scope=customer
 -- Per loan: the oldest overdue installment (dpd counts from its due date), the overdue amounts,
 -- what was paid so far and the next installment that still has something to pay.
 -- Overdue: due before D and unpaid above the tolerance, so an installment due on D is never

@@ -1,3 +1,4 @@
+-- config: materialized=table, scope=customer
 -- Each loan's row at its previous snapshot: the latest committed snapshot before $snapshot_date
 -- that holds the loan. Most loans are in the latest earlier snapshot; only the others (back
 -- after a gap in their own history) are looked up further back.

@@ -1,3 +1,4 @@
+-- config: materialized=table, scope=book
 -- marts.kpi_daily at $snapshot_date: per bucket of the configured table (every bucket, zeros
 -- included), the aged loans now in it, their balances, and how many arrived there as NEW,
 -- CURE (only the lowest bucket) or ROLL_FORWARD. CLOSED and WRITTEN_OFF loans are not counted.

@@ -1,3 +1,4 @@
+-- config: materialized=table, scope=customer
 -- marts.loan_aging at $snapshot_date: one row per loan on the book (docs/aging.md).
 with
 

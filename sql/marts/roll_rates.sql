@@ -1,3 +1,4 @@
+-- config: materialized=table, scope=book
 -- marts.roll_rates at $snapshot_date: where the loans of an earlier snapshot went.
 --   DAY:   against the latest committed snapshot before D.
 --   MONTH: only when D is a month end, against the previous calendar month's end, if committed.

@@ -1,5 +1,5 @@
 -- Collection KPIs per snapshot date and strategy variant ('all' plus one row per variant), as
--- computed by the run of that date (model arrears/report/sql/kpis.sql; formulas in
+-- computed by the run of that date (model sql/marts/kpi_variants.sql; formulas in
 -- docs/report.md). Counts and money only: no customer or loan ids.
 create table if not exists marts.kpi_variants (
     snapshot_date date not null,

@@ -1,3 +1,4 @@
+-- config: materialized=view, scope=customer
 -- The repayment schedule of D with what is paid; fee and penalty form one fees part.
 -- work.installments holds the snapshot of D only (checked by build_aging): a view.
 with

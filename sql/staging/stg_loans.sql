@@ -1,3 +1,4 @@
+-- config: materialized=view, scope=customer
 -- Loans on the book at the end of D: work.loans holds the snapshot of D only (checked by
 -- build_aging), so this model needs no parameter and is a view.
 -- CLOSED and WRITTEN_OFF loans are kept but not aged (docs/aging.md).

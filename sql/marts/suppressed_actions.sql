@@ -1,3 +1,4 @@
+-- config: materialized=table, scope=book
 -- Every action not taken, with its reason: loan-level reasons (ARRANGEMENT, HOLD_<KIND>, CAP of
 -- the us call rules) consolidated per customer, channel and reason, then the customer-level
 -- reasons of int_actions__decide (CONSENT, NO_CONTACT_DATA, WINDOW, CAP, CAPACITY).
@@ -5,12 +6,12 @@
 with
 
 loan_level as (
-    select * from work.decide_candidates
+    select * from work.int_candidates__decide
     where reason is not null
 ),
 
 customer_level as (
-    select * from work.decide_actions
+    select * from work.int_actions__capacity
     where reason is not null
 ),
 

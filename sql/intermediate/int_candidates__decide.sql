@@ -1,3 +1,4 @@
+-- config: materialized=table, scope=customer
 -- Loan x channel: every contact the strategy would make on the action date once cadences are due,
 -- with the loan-level reason it is not made (null = it goes ahead, pending the customer-level
 -- checks of int_actions__decide). Sources:
@@ -9,11 +10,11 @@
 with
 
 loans as (
-    select * from work.decide_loan_stage
+    select * from work.int_loans__decide_stage
 ),
 
 customers as (
-    select * from work.decide_customers
+    select * from work.int_customers__decide
 ),
 
 channels as (
@@ -25,17 +26,17 @@ hold_rules as (
 ),
 
 channel_history as (
-    select * from work.decide_channel_history
+    select * from work.int_customers__decide_channel_history
 ),
 
 call_history as (
-    select * from work.decide_call_history
+    select * from work.int_loans__decide_call_history
 ),
 
 -- active on the action date: start_date <= A and (no end_date or end_date >= A)
 holds as (
-    select customer_id, nullif(trim(loan_id), '') as loan_id, kind, start_date
-    from work.holds
+    select customer_id, loan_id, kind, start_date
+    from work.stg_holds
     where start_date <= $action_date
       and (end_date is null or end_date >= $action_date)
 ),

@@ -1,3 +1,4 @@
+-- config: materialized=table, scope=customer
 -- One row per customer with an aged loan at the snapshot date: variant, time zone, which contact
 -- data exist (booleans only: no personal value leaves this model), consents, totals over the
 -- aged loans, and where the current delinquency episode began.
@@ -10,7 +11,7 @@ loans as (
 ),
 
 customers as (
-    select * from work.customers
+    select * from work.stg_customers
 ),
 
 variants as (
@@ -96,12 +97,12 @@ final as (
     select
         hashed.customer_id,
         coalesce(variants.variant, 'champion') as variant,
-        coalesce(nullif(trim(customers.timezone), ''), $default_timezone) as timezone,
-        coalesce(nullif(trim(customers.timezone), ''), $default_timezone)
+        coalesce(customers.timezone, $default_timezone) as timezone,
+        coalesce(customers.timezone, $default_timezone)
             in (select name from time_zones) as has_valid_timezone,
-        coalesce(trim(customers.phone), '') <> '' as has_phone,
-        coalesce(trim(customers.address), '') <> '' as has_address,
-        coalesce(trim(customers.email), '') <> '' as has_email,
+        coalesce(customers.has_phone, false) as has_phone,
+        coalesce(customers.has_address, false) as has_address,
+        coalesce(customers.has_email, false) as has_email,
         coalesce(customers.consent_sms, true) as consent_sms,
         coalesce(customers.consent_call, true) as consent_call,
         coalesce(customers.consent_email, true) as consent_email,

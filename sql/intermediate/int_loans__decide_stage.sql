@@ -1,3 +1,4 @@
+-- config: materialized=table, scope=customer
 -- One row per aged loan: its stage (the first stage, top down, whose conditions hold, under the
 -- customer's variant), its risk score, and what its arrangements say about tomorrow.
 with
@@ -9,7 +10,7 @@ loans as (
 ),
 
 customers as (
-    select * from work.decide_customers
+    select * from work.int_customers__decide
 ),
 
 stages as (
@@ -17,11 +18,11 @@ stages as (
 ),
 
 channel_history as (
-    select * from work.decide_channel_history
+    select * from work.int_customers__decide_channel_history
 ),
 
 risk as (
-    select * from work.decide_loan_risk
+    select * from work.int_loans__decide_risk
 ),
 
 arrangement_status as (
@@ -42,11 +43,10 @@ installments as not materialized (
         loan_id,
         due_date,
         greatest(
-            (principal_due + interest_due + coalesce(fee_due, 0) + coalesce(penalty_due, 0))
-            - (principal_paid + interest_paid + coalesce(fee_paid, 0) + coalesce(penalty_paid, 0)),
+            (principal_due + interest_due + fees_due) - (principal_paid + interest_paid + fees_paid),
             0
         ) as unpaid_amount,
-    from work.installments
+    from work.stg_installments
 ),
 
 -- installments with an unpaid amount falling due on snapshot date + a stage's due_in_days

@@ -1,3 +1,4 @@
+-- config: materialized=table, scope=customer
 -- Customer x channel x source: the candidates that passed the loan-level checks, consolidated,
 -- then the customer-level checks in this order: CONSENT, NO_CONTACT_DATA, WINDOW, CAP (one
 -- action per customer, channel and date: an arrangement reminder SMS wins over a stage SMS).
@@ -6,12 +7,12 @@
 with
 
 candidates as (
-    select * from work.decide_candidates
+    select * from work.int_candidates__decide
     where reason is null
 ),
 
 customers as (
-    select * from work.decide_customers
+    select * from work.int_customers__decide
 ),
 
 -- the contact window on the action date, once per time zone (ICU conversions are not free)

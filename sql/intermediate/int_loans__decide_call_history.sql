@@ -1,20 +1,17 @@
+-- config: materialized=table, scope=customer
 -- Calls already made, for the us profile's caps (12 CFR 1006.14), per customer and loan
 -- (loan_id null: events that name no loan, which count against every loan of the customer).
 -- Days are the customer's local dates. For action date A:
 --   call_attempts   CALL events on A - (period - 1) .. A (the period that ends on A)
 --   last_connected_date  the latest CONNECTED call on A - quiet_days + 1 .. A
--- Events come from earlier snapshots (raw) and the new events of D (work), each event once.
+-- Events come from earlier snapshots and the new events of D, each event once.
 with
 
 events as (
     select event_id, customer_id, loan_id, occurred_at, outcome
-    from raw.contact_events
-    where snapshot_date < $snapshot_date
-      and channel = 'CALL'
-    union all
-    select event_id, customer_id, loan_id, occurred_at, outcome
-    from work.contact_events
+    from work.stg_contact_events
     where channel = 'CALL'
+      and (is_this_run or snapshot_date < $snapshot_date)
 ),
 
 unique_events as (
@@ -25,7 +22,7 @@ unique_events as (
 
 customers as (
     select customer_id, case when has_valid_timezone then timezone else $default_timezone end as tz
-    from work.decide_customers
+    from work.int_customers__decide
 ),
 
 local_events as (

@@ -1,3 +1,4 @@
+-- config: materialized=table, scope=customer
 -- Customer x channel: what was published before this action date. last_action_date drives the
 -- "every N days" cadences; first_episode_action_date (the first action of the current delinquency
 -- episode, i.e. from a snapshot after the customer's last all-clean snapshot) drives "once per
@@ -11,7 +12,7 @@ published as (
 ),
 
 customers as (
-    select customer_id, last_clean_date from work.decide_customers
+    select customer_id, last_clean_date from work.int_customers__decide
 ),
 
 final as (

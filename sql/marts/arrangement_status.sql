@@ -1,3 +1,4 @@
+-- config: materialized=table, scope=customer
 -- One row per arrangement in force at the snapshot date: ACTIVE, KEPT, BROKEN or CANCELLED.
 -- paid_amount = paid_to_date of the loan at the latest snapshot on or before
 -- least(snapshot date, promised_date), minus paid_to_date at the latest snapshot before
@@ -6,7 +7,7 @@
 with
 
 arrangements as (
-    select * from work.arrangements
+    select * from work.stg_arrangements
 ),
 
 aging_history as (

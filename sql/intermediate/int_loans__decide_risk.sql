@@ -1,3 +1,4 @@
+-- config: materialized=table, scope=customer
 -- Risk score per aged loan, from the loan's own history (docs/strategy.md, "Risk score"):
 --   score = w_dpd     * min(dpd, cap_dpd) / cap_dpd
 --         + w_months  * months with dpd > 0 among the last 12 calendar months (this one included) / 12

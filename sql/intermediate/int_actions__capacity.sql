@@ -1,3 +1,4 @@
+-- config: materialized=table, scope=book
 -- The daily capacity cut per channel: priority ranked over all of the day's customers, and the
 -- actions beyond a channel's capacity get reason CAPACITY. Its input carries the customer-level
 -- reason of int_actions__decide (null = taken). One model for both kinds of run: a partitioned
@@ -5,7 +6,7 @@
 with
 
 actions as (
-    select * from work.decide_actions_uncut
+    select * from work.int_actions__decide
 ),
 
 capacity as (

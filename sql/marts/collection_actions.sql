@@ -1,8 +1,9 @@
+-- config: materialized=table, scope=book
 -- The action list for the action date: one row per customer, channel and date (CONTRACT section 5).
 with
 
 actions as (
-    select * from work.decide_actions
+    select * from work.int_actions__capacity
     where reason is null
 ),
 
