@@ -25,7 +25,7 @@ from pydantic import (
     field_validator,
 )
 
-from arrears import registry
+from arrears import registry, state
 from arrears.errors import ArrearsError, ConfigError
 
 DEFAULT_AGING_CONFIG = Path(__file__).resolve().parent / "defaults" / "aging.yaml"
@@ -259,6 +259,11 @@ def build_aging(
                 "aging reads the snapshot of D only"
             )
     register_config(con, config)
-    params = {"snapshot_date": snapshot_date, "tolerance": config.tolerance}
+    state.check(con, snapshot_date)
+    params = {
+        "snapshot_date": snapshot_date,
+        **state.previous_dates(con, snapshot_date),
+        "tolerance": config.tolerance,
+    }
     # Scratch models go once the results stand; the config tables stay for inspection.
     return registry.build(con, AGE_MODELS, params, keep_scratch=False)

@@ -13,6 +13,7 @@ import duckdb
 from arrears import faults, warehouse
 from arrears.contract import DATASETS
 from arrears.runs import action_date_for
+from arrears.state import DEFAULT_KEEP_NIGHTS, LEDGER_MODELS, STATE_MODELS, prune
 
 # (table, partition column, which date) for every result a run may produce.
 PARTITIONS: tuple[tuple[str, str, str], ...] = (
@@ -24,6 +25,7 @@ PARTITIONS: tuple[tuple[str, str, str], ...] = (
     ("marts.collection_actions", "action_date", "action"),
     ("marts.suppressed_actions", "action_date", "action"),
     ("marts.kpi_variants", "snapshot_date", "snapshot"),
+    *((f"marts.{name}", "snapshot_date", "snapshot") for name in (*STATE_MODELS, *LEDGER_MODELS)),
 )
 
 
@@ -34,8 +36,13 @@ def _work_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
     return {name for (name,) in rows}
 
 
-def commit(con: duckdb.DuckDBPyConnection, snapshot_date: date) -> dict[str, int]:
-    """Replace every partition of D for which the run produced a work table."""
+def commit(
+    con: duckdb.DuckDBPyConnection,
+    snapshot_date: date,
+    keep_nights: int = DEFAULT_KEEP_NIGHTS,
+) -> dict[str, int]:
+    """Replace every partition of D for which the run produced a work table; drop the state
+    versions that fall out of the last `keep_nights` nights."""
     present = _work_tables(con)
     dates = {"snapshot": snapshot_date, "action": action_date_for(snapshot_date)}
     counts: dict[str, int] = {}
@@ -48,4 +55,6 @@ def commit(con: duckdb.DuckDBPyConnection, snapshot_date: date) -> dict[str, int
                 con, table, f"work.{name}", column, dates[which]
             )
             faults.checkpoint(f"commit:after:{table}")
+        if "loan_state" in present:
+            prune(con, snapshot_date, keep_nights)
     return counts

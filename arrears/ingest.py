@@ -199,11 +199,13 @@ def _absent(
 
 
 def _drop_seen_events(con: duckdb.DuckDBPyConnection, snapshot_date: date) -> int:
-    """contact_events are increments: an event_id already landed on another date is ignored."""
+    """contact_events are increments: an event_id already landed on another date is ignored.
+
+    The ledger marts.contact_history holds every event once, whatever raw.* still keeps."""
     before = warehouse.count(con, "work.contact_events")
     con.execute(
         "delete from work.contact_events where event_id in "
-        "(select event_id from raw.contact_events where snapshot_date <> $d)",
+        "(select event_id from marts.contact_history where snapshot_date <> $d)",
         {"d": snapshot_date},
     )
     dropped = before - warehouse.count(con, "work.contact_events")

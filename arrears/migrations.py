@@ -43,8 +43,26 @@ def _v2_runs_version_and_notes(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("alter table ops.runs add column notes varchar")
 
 
+def _v3_state_from_history(con: duckdb.DuckDBPyConnection) -> None:
+    # The nights now read state instead of history (docs/CONTRACT.md section 8): the ledger of
+    # contact events from what raw.* landed (each event once, first landing), then the state
+    # folded night by night over the committed marts. The tables come from sql/schema.
+    from arrears import state
+
+    con.execute(
+        "insert into marts.contact_history by name "
+        "select snapshot_date, event_id, action_id, customer_id, loan_id, channel, occurred_at, "
+        "outcome from raw.contact_events "
+        "qualify row_number() over (partition by event_id order by snapshot_date) = 1"
+    )
+    state.fold(con)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, "ops.runs.arrears_version and ops.runs.notes", _v2_runs_version_and_notes),
+    Migration(
+        3, "state carried from night to night, built from the history", _v3_state_from_history
+    ),
 )
 LATEST = MIGRATIONS[-1].version if MIGRATIONS else BASELINE
 

@@ -23,17 +23,19 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
-from arrears import registry, warehouse
+from arrears import registry, state, warehouse
 from arrears.aging import AGE_MODELS, AgingConfig, register_config
 from arrears.contract import DATASETS
 from arrears.errors import ArrearsError, ConfigError
+from arrears.sqlfiles import bind
+from arrears.state import STATE_MODELS
 from arrears.strategy import Strategy
 from arrears.strategy.engine import OUTPUTS as DECIDE_MODELS
 from arrears.strategy.engine import decide_params, write_config_tables
@@ -44,14 +46,22 @@ PART_SQL = "(('0x' || left(md5(coalesce({column}, '')), 8))::bigint % $partition
 
 # What age and decide build; a partition builds the customer-scoped models among them.
 MODELS = (*AGE_MODELS, *DECIDE_MODELS)
-# History the models read, exported with the rows of D: (table, rows of it the models may read).
+# What customer models read besides work.*, exported with the rows of D: (table, the rows of
+# it they may read). The state of the previous night, and two bounded windows of history.
 # Every table outside work.* that a customer model reads must be here (checked below).
+STATE_VERSION = "snapshot_date = $previous_snapshot_date"
 HISTORY: tuple[tuple[str, str], ...] = (
-    ("marts.loan_aging", "snapshot_date < $snapshot_date"),
-    ("marts.arrangement_status", "snapshot_date < $snapshot_date"),
-    ("marts.collection_actions", "action_date < $action_date"),
-    ("raw.contact_events", "snapshot_date < $snapshot_date"),
+    *((f"marts.{name}", STATE_VERSION) for name in STATE_MODELS),
+    # new arrangements are measured from their loan's rows since 31 days before created_date
+    (
+        "marts.loan_aging",
+        "snapshot_date < $snapshot_date and snapshot_date >= $arrangements_since"
+        " and history.loan_id in (select loan_id from work.arrangements)",
+    ),
+    # call caps and KPIs read the events of the last weeks (EVENT_DAYS bounds the cap periods)
+    ("marts.contact_history", "snapshot_date >= $events_since"),
 )
+EVENT_DAYS = 60
 
 
 def results() -> list[str]:
@@ -107,7 +117,8 @@ class PartitionPlan:
     partition: int
     partitions: int
     exchange: Path
-    history_dates: tuple[date, ...]
+    # The previous night's dates the models bind (arrears.state.previous_dates).
+    previous: dict[str, date | None] = field(default_factory=dict)
 
     @property
     def folder(self) -> Path:
@@ -146,18 +157,28 @@ def export_partitions(
 
     Rows go to the partition of their customer. Rows keyed by loan (installments, arrangements)
     go to the partition of the loan's customer in work.loans; a loan off today's book goes with
-    its latest customer in history. History rows of a loan also go to the partition of the loan's
-    customer today, so a loan that changed customer still sees its whole history.
+    its latest customer (marts.loan_state). State and history rows of a loan go with the loan's
+    customer today, so a loan that changed customer carries its state along.
     """
     if partitions < 1:
         raise ConfigError(f"partitions must be at least 1, not {partitions}")
     exchange = Path(exchange)
     shutil.rmtree(exchange, ignore_errors=True)
     (exchange / "inputs").mkdir(parents=True)
+    state.check(con, snapshot_date)
+    previous = state.previous_dates(con, snapshot_date)
+    arrangements_since = None
+    if _table_exists(con, "work", "arrangements"):
+        arrangements_since = warehouse.scalar(
+            con, "select min(created_date) - 31 from work.arrangements"
+        )
     params = {
         "snapshot_date": snapshot_date,
         "action_date": snapshot_date + timedelta(days=1),
         "partitions": partitions,
+        "arrangements_since": arrangements_since,
+        "events_since": snapshot_date - timedelta(days=EVENT_DAYS),
+        **previous,
     }
     # Both datasets exist after ingest; a work table of another dataset may be absent.
     con.execute(
@@ -174,13 +195,11 @@ def export_partitions(
                 on today.loan_id = arrangements.loan_id
         ),
         off_book_owner as (
-            select history.loan_id, arg_max(history.customer_id, history.snapshot_date)
-                as customer_id
-            from marts.loan_aging as history
+            select state.loan_id, state.customer_id
+            from marts.loan_state as state
             semi join off_book
-                on off_book.loan_id = history.loan_id
-            where history.snapshot_date < $snapshot_date
-            group by history.loan_id
+                on off_book.loan_id = state.loan_id
+            where state.snapshot_date = $previous_snapshot_date
         ),
         owners as (
             select * from today
@@ -192,7 +211,7 @@ def export_partitions(
         )
         select loan_id, {_part("customer_id")} as part from owners
         """,
-        {"snapshot_date": snapshot_date, "partitions": partitions},
+        {"previous_snapshot_date": previous["previous_snapshot_date"], "partitions": partitions},
     )
     for name in DATASETS:
         if not _table_exists(con, "work", name):
@@ -208,43 +227,41 @@ def export_partitions(
             used = {}
         _copy_partitioned(con, query, used, exchange / "inputs" / f"work.{name}")
     for table, where in HISTORY:
-        used = {k: v for k, v in params.items() if f"${k}" in where or k == "partitions"}
-        if table in ("marts.loan_aging", "marts.arrangement_status"):
+        columns = {
+            c
+            for (c,) in con.execute(
+                "select column_name from information_schema.columns "
+                "where table_schema = $s and table_name = $t",
+                {"s": table.split(".")[0], "t": table.split(".")[1]},
+            ).fetchall()
+        }
+        if "loan_id" in columns and "customer_id" in columns:
+            # a loan's rows go with the loan's customer today (else its own customer)
             owner = "coalesce(partition_loans.part, " + _part("history.customer_id") + ")"
             query = (
                 f"select history.*, {owner} as part from {table} as history "
                 "left join partition_loans on partition_loans.loan_id = history.loan_id "
-                f"where history.{where}"
+                f"where {where}"
             )
-            if table == "marts.loan_aging":
-                # ... and to the partition of the customer it had then (episodes are per customer).
-                query += (
-                    f" union all select history.*, {_part('history.customer_id')} as part "
-                    f"from {table} as history inner join partition_loans "
-                    "on partition_loans.loan_id = history.loan_id "
-                    f"where history.{where} "
-                    f"and partition_loans.part <> {_part('history.customer_id')}"
-                )
+        elif "loan_id" in columns:
+            query = (
+                f"select history.*, partition_loans.part from {table} as history "
+                "inner join partition_loans on partition_loans.loan_id = history.loan_id "
+                f"where {where}"
+            )
         else:
-            query = f"select *, {_part('customer_id')} as part from {table} where {where}"
-        _copy_partitioned(con, query, used, exchange / "inputs" / table)
+            query = (
+                f"select *, {_part('customer_id')} as part from {table} as history where {where}"
+            )
+        _copy_partitioned(con, query, bind(query, params), exchange / "inputs" / table)
     con.execute("drop table partition_loans")
-    history_dates = tuple(
-        d
-        for (d,) in con.execute(
-            "select distinct snapshot_date from marts.loan_aging "
-            "where snapshot_date < $snapshot_date order by 1",
-            {"snapshot_date": snapshot_date},
-        ).fetchall()
-    )
     plans = [
-        PartitionPlan(snapshot_date, k, partitions, exchange, history_dates)
-        for k in range(partitions)
+        PartitionPlan(snapshot_date, k, partitions, exchange, previous) for k in range(partitions)
     ]
     manifest = {
         "snapshot_date": snapshot_date.isoformat(),
         "partitions": partitions,
-        "history_dates": [d.isoformat() for d in history_dates],
+        "previous": {k: v.isoformat() if v else None for k, v in previous.items()},
     }
     (exchange / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     return plans
@@ -263,7 +280,7 @@ def load_plan(exchange: Path, partition: int) -> PartitionPlan:
         partition=partition,
         partitions=int(manifest["partitions"]),
         exchange=Path(exchange),
-        history_dates=tuple(date.fromisoformat(d) for d in manifest["history_dates"]),
+        previous={k: date.fromisoformat(v) if v else None for k, v in manifest["previous"].items()},
     )
 
 
@@ -291,25 +308,11 @@ def compute_partition(
             _load(con, f"work.{name}", plan.inputs(f"work.{name}"))
         for table, _ in HISTORY:
             _load(con, table, plan.inputs(table))
-        seen = tuple(
-            d
-            for (d,) in con.execute(
-                "select distinct snapshot_date from marts.loan_aging order by 1"
-            ).fetchall()
-        )
-        if seen != plan.history_dates and warehouse.count(con, "work.loans"):
-            # The delinquency episode ranks the committed snapshot dates: a partition that
-            # holds no loan at one of them would rank them differently.
-            missing = sorted(set(plan.history_dates) - set(seen))
-            raise ArrearsError(
-                f"partition {plan.partition} of {plan.partitions} holds no loan at "
-                f"{', '.join(map(str, missing[:3]))}: too many partitions for this book; "
-                "use fewer partitions"
-            )
         register_config(con, aging)
         write_config_tables(con, strategy)
         params = {
             **decide_params(plan.snapshot_date, strategy, default_timezone),
+            **plan.previous,
             "tolerance": aging.tolerance,
         }
         registry.build(con, MODELS, params, scope="customer")
@@ -368,6 +371,7 @@ def merge_partitions(
     write_config_tables(con, strategy)
     params = {
         **decide_params(snapshot_date, strategy, default_timezone),
+        **state.previous_dates(con, snapshot_date),
         "tolerance": aging.tolerance,
     }
     registry.build(con, MODELS, params, given=merged)

@@ -17,7 +17,7 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
-from arrears import warehouse
+from arrears import state, warehouse
 from arrears.aging import build_aging, load_aging_config
 
 SNAPSHOT = date(2025, 6, 30)
@@ -100,6 +100,7 @@ def main() -> None:
         build_book(con, previous, args.loans)
         build_aging(con, previous, config)
         commit(con, previous)
+        state.rebuild(con)  # the state the night after `previous` reads
         build_book(con, SNAPSHOT, args.loans)
         installments = warehouse.count(con, "work.installments")
         print(

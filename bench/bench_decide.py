@@ -14,7 +14,7 @@ import statistics
 import time
 from datetime import date, timedelta
 
-from arrears import warehouse
+from arrears import state, warehouse
 from arrears.contract import HOLD_KINDS
 from arrears.settings import DEFAULTS_DIR
 from arrears.strategy import decide, load_strategy
@@ -144,6 +144,8 @@ def main() -> None:
     con = warehouse.connect(":memory:")
     started = time.perf_counter()
     build(con, args.loans)
+    # the state a night reads, derived once from the planted history (as an upgrade does)
+    state.rebuild(con, through=D - timedelta(days=1))
     print(f"built {args.loans:,} loans in {time.perf_counter() - started:.1f} s")
     timings = []
     counts = {}

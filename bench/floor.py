@@ -12,6 +12,7 @@ ratio step / floor says how much the step costs beyond the database work it cann
     validate_actions  the pre-publish checks as one query
     kpis              cures and collected amounts against the previous snapshot, and the calls
                       of D with their outcomes, in one query
+    state             the previous night's loan and contact state merged with tonight's results
     commit            the run's result tables copied into a second set of tables
     publish           each channel's file(s) with its recipient columns, as COPY statements
 
@@ -313,6 +314,44 @@ def kpis(con: duckdb.DuckDBPyConnection, snapshot_date: date) -> int:
     return int(con.execute("select count(*) from floor.kpis").fetchall()[0][0])
 
 
+def state(con: duckdb.DuckDBPyConnection, snapshot_date: date) -> int:
+    """Tonight's per-loan and per-customer state: the previous version merged with tonight's
+    aging and actions, by key, one statement per table."""
+    con.execute(
+        """
+        create or replace table floor.loan_state as
+        select coalesce(today.loan_id, previous.loan_id) as loan_id,
+            coalesce(today.dpd, previous.last_dpd) as last_dpd,
+            coalesce(today.paid_to_date_amount, previous.last_paid_to_date_amount) as paid,
+        from work.loan_aging as today
+        full outer join (
+            select * from marts.loan_state
+            where snapshot_date = (select max(snapshot_date) from marts.loan_state
+                where snapshot_date < $d)
+        ) as previous
+            on previous.loan_id = today.loan_id
+        """,
+        {"d": snapshot_date},
+    )
+    con.execute(
+        """
+        create or replace table floor.contact_state as
+        select coalesce(today.customer_id, previous.customer_id) as customer_id,
+            coalesce(today.channel, previous.channel) as channel,
+            greatest(today.action_date, previous.last_action_date) as last_action_date,
+        from work.collection_actions as today
+        full outer join (
+            select * from marts.contact_state
+            where snapshot_date = (select max(snapshot_date) from marts.contact_state
+                where snapshot_date < $d)
+        ) as previous
+            on previous.customer_id = today.customer_id and previous.channel = today.channel
+        """,
+        {"d": snapshot_date},
+    )
+    return int(con.execute("select count(*) from floor.loan_state").fetchall()[0][0])
+
+
 COMMITTED = (
     "loans",
     "installments",
@@ -324,6 +363,12 @@ COMMITTED = (
     "collection_actions",
     "suppressed_actions",
     "kpi_variants",
+    "loan_state",
+    "customer_state",
+    "contact_state",
+    "loan_action_state",
+    "arrangement_state",
+    "contact_history",
 )
 
 

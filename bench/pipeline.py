@@ -97,7 +97,7 @@ def run_day(settings, snapshot_date: date, sampler: RssSampler | None) -> dict[s
     """The pipeline of one date through the plain functions; with a sampler, timed with floors."""
     import floor
 
-    from arrears import commit, ingest, warehouse
+    from arrears import commit, ingest, state, warehouse
     from arrears.aging import build_aging, load_aging_config
     from arrears.publish import channel_columns, publish_outbox
     from arrears.quality import validate_actions, validate_landed
@@ -155,6 +155,15 @@ def run_day(settings, snapshot_date: date, sampler: RssSampler | None) -> dict[s
             "kpis",
             lambda con: build_kpi_variants(con, snapshot_date),
             lambda con: floor.kpis(con, snapshot_date),
+        ),
+        (
+            "state",
+            lambda con: sum(
+                state.build(
+                    con, snapshot_date, state.previous_snapshot(con, snapshot_date)
+                ).values()
+            ),
+            lambda con: floor.state(con, snapshot_date),
         ),
         (
             "commit",

@@ -1,6 +1,7 @@
 """daily_collections: one snapshot date in, tomorrow's collection actions out.
 
-    landing/<D>/ -> ingest -> validate -> age -> decide -> validate -> commit -> publish -> report
+    landing/<D>/ -> ingest -> validate -> age -> decide -> validate -> kpis -> state -> commit
+        -> publish -> report
 
 Nothing reaches raw.* or marts.* unless every step before the commit succeeded, and the
 commit replaces the date's partitions in one transaction.
@@ -33,6 +34,7 @@ from tasks.publish import publish_actions, sink_to_postgres  # noqa: E402
 from tasks.quality import validate_action_lists, validate_landing  # noqa: E402
 from tasks.report import report_run  # noqa: E402
 from tasks.runs import finish_run, start_run  # noqa: E402
+from tasks.state import carry_state  # noqa: E402
 
 
 def yesterday(timezone: str) -> date:
@@ -74,6 +76,7 @@ def daily_collections(
             validate_action_lists(run_id, snapshot_date, settings)
             faults.checkpoint("flow:after-validate-actions")
             kpi_rows = compute_kpis(snapshot_date, settings)
+            carried = carry_state(snapshot_date, settings)
             committed = commit_results(snapshot_date, settings)
             faults.checkpoint("flow:after-commit")
             published = publish_actions(run_id, snapshot_date, settings)
@@ -99,6 +102,7 @@ def daily_collections(
             "age": aged,
             "decide": decided,
             "kpis": kpi_rows,
+            "state": carried,
             "commit": committed,
             "publish": published["files"],
             "postgres": sunk,

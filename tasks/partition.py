@@ -27,10 +27,10 @@ def export_partitions(snapshot_date: date, settings: Settings) -> str:
     with warehouse.opened(settings.warehouse) as con:
         plans = partition.export_partitions(con, snapshot_date, settings.partitions, exchange)
     get_run_logger().info(
-        "%d partitions exported to %s (%d earlier snapshots of history)",
+        "%d partitions exported to %s (with the state of %s)",
         len(plans),
         exchange,
-        len(plans[0].history_dates),
+        plans[0].previous.get("previous_snapshot_date") or "no earlier night",
     )
     return str(exchange)
 

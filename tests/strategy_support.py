@@ -12,7 +12,7 @@ import duckdb
 import polars as pl
 import yaml
 
-from arrears import warehouse
+from arrears import state, warehouse
 from arrears.settings import DEFAULTS_DIR
 from arrears.strategy import Strategy, decide, load_strategy
 
@@ -215,6 +215,13 @@ class Book:
                 "o": outcome,
             },
         )
+        if table == "raw.contact_events":
+            # what a committed night leaves: the event in the ledger the runs read
+            self.con.execute(
+                "insert into marts.contact_history by name select * from raw.contact_events "
+                "where event_id = $e and snapshot_date = $d",
+                {"e": event_id, "d": snapshot_date or self.day},
+            )
         return self
 
     def published(
@@ -245,6 +252,9 @@ class Book:
 
     # -- running ------------------------------------------------------------------------------
     def run(self, plan: Strategy | None = None, timezone: str = "Asia/Shanghai") -> dict[str, int]:
+        # The state a night reads, derived from the history planted in the marts (as an
+        # upgrade derives it from a warehouse's history).
+        state.rebuild(self.con, through=self.day - timedelta(days=1))
         return decide(self.con, self.day, plan or strategy(), timezone)
 
     def commit(self) -> None:
@@ -260,9 +270,8 @@ class Book:
                 warehouse.replace_partition(
                     self.con, f"marts.{name}", f"work.{name}", column, value
                 )
-            self.con.execute(
-                "insert into raw.contact_events by name select * from work.contact_events"
-            )
+            for ledger in ("raw.contact_events", "marts.contact_history"):
+                self.con.execute(f"insert into {ledger} by name select * from work.contact_events")
 
     def next_day(self, dpd_step: int = 1) -> None:
         """Commit, then roll the inputs to the next snapshot date (delinquent loans age a day)."""

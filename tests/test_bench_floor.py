@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from arrears import commit, ingest, warehouse
+from arrears import commit, ingest, state, warehouse
 from arrears.aging import build_aging, load_aging_config
 from arrears.generate import generate_landing
 from arrears.publish import publish_outbox
@@ -41,6 +41,7 @@ def aged_book(tmp_path_factory):
         build_aging(con, day, config)
         if k < 2:
             decide(con, day, strategy, settings.timezone)
+            state.build(con, day, state.previous_snapshot(con, day))
             commit.commit(con, day)
     yield con, day, config, root
     con.close()

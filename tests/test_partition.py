@@ -11,7 +11,7 @@ import pytest
 import yaml
 from polars.testing import assert_frame_equal
 
-from arrears import commit, ingest, partition, warehouse
+from arrears import commit, ingest, partition, state, warehouse
 from arrears.aging import build_aging, load_aging_config
 from arrears.generate import generate_landing
 from arrears.settings import DEFAULTS_DIR, Settings
@@ -110,6 +110,11 @@ def test_partitioned_age_and_decide_equal_the_single_process_run(tmp_path: Path)
         cut += warehouse.scalar(
             single, "select count(*) from work.suppressed_actions where reason = 'CAPACITY'"
         )
+        for con in (single, parted):
+            # the flow's carry-state step, then its commit
+            state.build(con, snapshot_date, state.previous_snapshot(con, snapshot_date))
+        for table in state.STATE_MODELS:
+            assert_frame_equal(frame(parted, f"work.{table}"), frame(single, f"work.{table}"))
         for con in (single, parted):
             commit.commit(con, snapshot_date)
     # The capacity cut spans partitions: without the global ranking these rows would differ.

@@ -100,7 +100,12 @@ def test_build_leaves_the_targets_and_drops_scratch_when_asked() -> None:
     counts = registry.build(
         con,
         AGE_MODELS,
-        {"snapshot_date": date(2025, 6, 30), "tolerance": config.tolerance},
+        {
+            "snapshot_date": date(2025, 6, 30),
+            "previous_snapshot_date": None,
+            "previous_aging_date": None,
+            "tolerance": config.tolerance,
+        },
         keep_scratch=False,
     )
     assert set(counts) == set(AGE_MODELS) and counts["loan_aging"] == 0

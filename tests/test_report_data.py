@@ -125,18 +125,20 @@ def event(
     channel="CALL",
     snapshot_date=D,
 ):
-    insert(
-        con,
-        "raw.contact_events",
-        snapshot_date=snapshot_date,
-        event_id=event_id,
-        action_id=action_id,
-        customer_id=customer_id,
-        loan_id=None,
-        channel=channel,
-        occurred_at=occurred_at,
-        outcome=outcome,
-    )
+    # as a committed night leaves it: landed (raw) and in the ledger of events (marts)
+    for table in ("raw.contact_events", "marts.contact_history"):
+        insert(
+            con,
+            table,
+            snapshot_date=snapshot_date,
+            event_id=event_id,
+            action_id=action_id,
+            customer_id=customer_id,
+            loan_id=None,
+            channel=channel,
+            occurred_at=occurred_at,
+            outcome=outcome,
+        )
 
 
 def kpi(con, snapshot_date, bucket, loans, outstanding, overdue):

@@ -12,7 +12,7 @@ from typing import Any
 
 import duckdb
 
-from arrears import registry
+from arrears import registry, state
 from arrears.aging import AGE_MODELS
 from arrears.runs import action_date_for
 from arrears.strategy.engine import OUTPUTS as DECIDE_MODELS
@@ -47,6 +47,10 @@ def build_kpi_variants(con: duckdb.DuckDBPyConnection, snapshot_date: date) -> i
 
     Reads the age and decide results of the run (work.*), which must stand already.
     """
-    params = {"snapshot_date": snapshot_date, "action_date": action_date_for(snapshot_date)}
+    params = {
+        "snapshot_date": snapshot_date,
+        **state.previous_dates(con, snapshot_date),
+        "action_date": action_date_for(snapshot_date),
+    }
     counts = registry.build(con, [MODEL], params, given=(*AGE_MODELS, *DECIDE_MODELS))
     return counts[MODEL]

@@ -11,7 +11,7 @@ from typing import Any
 
 import duckdb
 
-from arrears import registry, warehouse
+from arrears import registry, state, warehouse
 from arrears.aging import AGE_MODELS
 from arrears.strategy.config import Strategy
 
@@ -200,4 +200,5 @@ def decide(
     _ensure_inputs(con)
     write_config_tables(con, strategy)
     params = decide_params(snapshot_date, strategy, default_timezone)
+    params.update(state.previous_dates(con, snapshot_date))
     return registry.build(con, OUTPUTS, params, given=AGE_MODELS)

@@ -41,10 +41,13 @@ holds as (
       and (end_date is null or end_date >= $action_date)
 ),
 
+-- the latest action about each loan per stage and channel: every action was published before
+-- the action date, so before any pre-due date, and the latest tells whether one followed the
+-- previous installment's due date
 published_per_loan as (
-    select unnest(loan_ids) as loan_id, stage, channel, action_date
-    from marts.collection_actions
-    where action_date < $action_date
+    select loan_id, stage, channel, last_action_date as action_date
+    from marts.loan_action_state
+    where snapshot_date = $previous_snapshot_date
       and (stage, channel) in (
           select (stage, channel) from channels where once_per = 'installment'
       )

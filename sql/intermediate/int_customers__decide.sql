@@ -23,56 +23,28 @@ time_zones as (
 ),
 
 -- The episode: a customer's delinquency episode ends when all their loans are back at dpd 0.
--- Only customers delinquent today need its start. Earlier snapshots are ranked newest first; a
--- customer's "dirty" snapshots (some loan at dpd > 0) that form an unbroken run 1..k from the
--- newest mean the last clean snapshot is rank k + 1 (none: delinquent since history began).
--- This reads only delinquent history rows, whatever the length of the history.
+-- Only customers delinquent today need its start: after the previous snapshot when they were
+-- not delinquent then, else where marts.customer_state says their episode began.
 delinquent_today as (
     select customer_id from loans group by customer_id having max(dpd) > 0
 ),
 
-snapshots as (
-    select snapshot_date, row_number() over (order by snapshot_date desc) as snapshot_rank
-    from (select distinct snapshot_date from marts.loan_aging where snapshot_date < $snapshot_date)
-),
-
-dirty as (
-    select distinct history.customer_id, history.snapshot_date
-    from marts.loan_aging as history
-    where history.snapshot_date < $snapshot_date
-      and history.is_aged
-      and history.dpd > 0
-      and history.customer_id in (select customer_id from delinquent_today)
-),
-
-dirty_ranked as (
-    select
-        dirty.customer_id,
-        snapshots.snapshot_rank,
-        row_number() over (partition by dirty.customer_id order by snapshots.snapshot_rank)
-            as run_position,
-    from dirty
-    inner join snapshots
-        on snapshots.snapshot_date = dirty.snapshot_date
-),
-
-dirty_runs as (
-    select
-        delinquent_today.customer_id,
-        coalesce(count(dirty_ranked.snapshot_rank) filter (
-            where dirty_ranked.snapshot_rank = dirty_ranked.run_position
-        ), 0) as newest_dirty_run,
-    from delinquent_today
-    left join dirty_ranked
-        on dirty_ranked.customer_id = delinquent_today.customer_id
-    group by delinquent_today.customer_id
+previous_state as (
+    select customer_id, is_delinquent, last_clean_date
+    from marts.customer_state
+    where snapshot_date = $previous_snapshot_date
 ),
 
 last_clean_history as (
-    select dirty_runs.customer_id, snapshots.snapshot_date as last_clean_date
-    from dirty_runs
-    inner join snapshots
-        on snapshots.snapshot_rank = dirty_runs.newest_dirty_run + 1
+    select
+        delinquent_today.customer_id,
+        case
+            when previous_state.is_delinquent then previous_state.last_clean_date
+            else $previous_aging_date::date
+        end as last_clean_date,
+    from delinquent_today
+    left join previous_state
+        on previous_state.customer_id = delinquent_today.customer_id
 ),
 
 book as (

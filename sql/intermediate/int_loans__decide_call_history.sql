@@ -12,6 +12,11 @@ events as (
     from work.stg_contact_events
     where channel = 'CALL'
       and (is_this_run or snapshot_date < $snapshot_date)
+      -- an event lands with the snapshot of the day it occurred or later (a day of slack for
+      -- time zones): what landed before the coarse cut below cannot pass it
+      and snapshot_date >= $action_date::date - (
+          greatest(coalesce($period_days, 0), coalesce($quiet_days, 0)) + 3
+      )
 ),
 
 unique_events as (

@@ -14,19 +14,22 @@ today as (
     where is_aged
 ),
 
+-- the months (start dates) each loan was past due in, as of the previous night
 history as (
-    select loan_id, snapshot_date, dpd
-    from marts.loan_aging
-    where snapshot_date < $snapshot_date
-      and snapshot_date >= date_trunc('month', $snapshot_date::date) - interval 11 month
+    select state.loan_id, unnest(state.delinquent_months) as month
+    from marts.loan_state as state
+    semi join today
+        on today.loan_id = state.loan_id
+    where state.snapshot_date = $previous_snapshot_date
 ),
 
 delinquent_months as (
-    select loan_id, count(distinct date_trunc('month', snapshot_date)) as months_delinquent
+    select loan_id, count(distinct month) as months_delinquent
     from (
-        select loan_id, snapshot_date from history where dpd > 0
+        select loan_id, month from history
+        where month >= date_trunc('month', $snapshot_date::date) - interval 11 month
         union all
-        select loan_id, $snapshot_date::date from today where dpd > 0
+        select loan_id, date_trunc('month', $snapshot_date::date)::date from today where dpd > 0
     )
     group by loan_id
 ),
@@ -34,8 +37,8 @@ delinquent_months as (
 broken as (
     select loan_id, count(distinct arrangement_id) as broken_promises
     from (
-        select loan_id, arrangement_id from marts.arrangement_status
-        where snapshot_date < $snapshot_date and status = 'BROKEN'
+        select loan_id, arrangement_id from marts.arrangement_state
+        where snapshot_date = $previous_snapshot_date and was_broken
         union all
         select loan_id, arrangement_id from work.arrangement_status
         where status = 'BROKEN'

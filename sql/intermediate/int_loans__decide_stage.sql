@@ -30,10 +30,9 @@ arrangement_status as (
 ),
 
 broken_before as (
-    select distinct arrangement_id
-    from marts.arrangement_status
-    where snapshot_date < $snapshot_date
-      and status = 'BROKEN'
+    select arrangement_id
+    from work.int_arrangements__measured
+    where was_broken_before
 ),
 
 -- not materialized: each use filters the schedule (a few due dates, a few loans) while it is

@@ -1,20 +1,9 @@
 -- config: materialized=table, scope=customer
 -- Each loan's row at its previous snapshot: the latest committed snapshot before $snapshot_date
--- that holds the loan. Most loans are in the latest earlier snapshot; only the others (back
--- after a gap in their own history) are looked up further back.
+-- that holds the loan, as marts.loan_state recorded it after the previous night.
 -- previous_bucket_rank places the recorded bucket in today's bucket table; a label that the
 -- table no longer has is placed by the previous dpd instead.
 with
-
-history as (
-    select
-        snapshot_date,
-        loan_id,
-        dpd,
-        bucket,
-    from marts.loan_aging
-    where snapshot_date < $snapshot_date
-),
 
 loans as (
     select loan_id from work.stg_loans
@@ -29,33 +18,16 @@ buckets as (
     from work.cfg_buckets
 ),
 
-latest as (
-    select history.*
-    from history
-    semi join loans
-        on loans.loan_id = history.loan_id
-    where history.snapshot_date = (select max(snapshot_date) from history)
-),
-
-not_in_latest as (
-    select loans.loan_id
-    from loans
-    anti join latest
-        on latest.loan_id = loans.loan_id
-),
-
-earlier as (
-    select history.*
-    from history
-    semi join not_in_latest
-        on not_in_latest.loan_id = history.loan_id
-    qualify row_number() over (partition by history.loan_id order by history.snapshot_date desc) = 1
-),
-
 previous as (
-    select * from latest
-    union all
-    select * from earlier
+    select
+        state.last_seen_date as snapshot_date,
+        state.loan_id,
+        state.last_dpd as dpd,
+        state.last_bucket as bucket,
+    from marts.loan_state as state
+    semi join loans
+        on loans.loan_id = state.loan_id
+    where state.snapshot_date = $previous_snapshot_date
 ),
 
 final as (

@@ -9,15 +9,13 @@
 with
 
 previous as (
-    select max(snapshot_date) as previous_snapshot_date,
-    from marts.loan_aging
-    where snapshot_date < $snapshot_date
+    select $previous_aging_date::date as previous_snapshot_date
 ),
 
 aging as (
     select snapshot_date, loan_id, customer_id, is_aged, dpd, paid_to_date_amount,
     from marts.loan_aging
-    where snapshot_date = (select previous_snapshot_date from previous)
+    where snapshot_date = $previous_aging_date
     union all
     select snapshot_date, loan_id, customer_id, is_aged, dpd, paid_to_date_amount,
     from work.loan_aging
@@ -25,29 +23,33 @@ aging as (
 
 arrangement_status as (
     select * from marts.arrangement_status
-    where snapshot_date = (select previous_snapshot_date from previous)
+    where snapshot_date = $previous_aging_date
     union all by name
     select * from work.arrangement_status
 ),
 
 collection_actions as (
-    -- the calls of D were published by the previous run; the actions of D + 1 by this one
+    -- the calls of D and the previous snapshot's decisions were published by earlier runs
+    -- (action dates after the previous snapshot); the actions of D + 1 by this one
     select * from marts.collection_actions
     where action_date <= $snapshot_date
+      and action_date > $previous_aging_date
     union all by name
     select * from work.collection_actions
 ),
 
 suppressed_actions as (
     select * from marts.suppressed_actions
-    where snapshot_date = (select previous_snapshot_date from previous)
+    where snapshot_date = $previous_aging_date
 ),
 
 contact_events as (
     -- An event is counted once even if it landed on two dates; this run's copy of D's events
-    -- replaces what an earlier run of D landed.
+    -- replaces what an earlier run of D landed. An answer to a call of D cannot land before
+    -- the call was published: events landed before D - 1 are not read.
     select * from work.stg_contact_events
-    where is_this_run or snapshot_date <> $snapshot_date
+    where (is_this_run or snapshot_date <> $snapshot_date)
+      and snapshot_date >= $snapshot_date::date - 1
     qualify row_number() over (partition by event_id order by snapshot_date) = 1
 ),
 

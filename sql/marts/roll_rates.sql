@@ -14,8 +14,12 @@ history as (
         bucket,
         outstanding_principal,
     from marts.loan_aging
-    where snapshot_date < $snapshot_date
-        and is_aged
+    where is_aged
+      and snapshot_date < $snapshot_date
+      and (
+          snapshot_date = $previous_aging_date
+          or snapshot_date = last_day(cast($snapshot_date as date) - interval 1 month)
+      )
 ),
 
 aging as (
@@ -25,9 +29,8 @@ aging as (
 periods as (
     select
         'DAY' as period,
-        max(snapshot_date) as previous_snapshot_date,
-    from history
-    having max(snapshot_date) is not null
+        $previous_aging_date::date as previous_snapshot_date,
+    where $previous_aging_date::date is not null
 
     union all
 

@@ -1,7 +1,7 @@
 -- config: materialized=view, scope=customer
--- Contact outcomes: every event landed before (raw.*, with the snapshot it landed with) and the
--- events landed with D in this run (is_this_run). An event may have landed twice: readers keep
--- each event_id once. A view binds no parameter, so readers cut the dates they need.
+-- Contact outcomes: every event landed before (marts.contact_history: each event once, with the
+-- snapshot it first landed with) and the events landed with D in this run (is_this_run). A
+-- view binds no parameter, so readers cut the snapshot dates they need (which prunes the scan).
 with
 
 landed as (
@@ -15,7 +15,7 @@ landed as (
         occurred_at,
         outcome,
         false as is_this_run,
-    from raw.contact_events
+    from marts.contact_history
 ),
 
 this_run as (

@@ -1,0 +1,269 @@
+"""State carried from night to night (docs/CONTRACT.md section 8, docs/architecture.md).
+
+A night reads what it needs from earlier nights from small per-loan and per-customer state
+tables (marts.loan_state, customer_state, contact_state, loan_action_state, arrangement_state)
+as the previous committed night left them, and writes tonight's version, instead of re-reading
+the whole history. Each state table keeps one version per night for the last
+ARREARS_RAW_KEEP_DAYS nights, so any of those nights can be rerun exactly as it ran. The
+version a night reads must be that of the previous committed snapshot: anything else (a
+deleted table, a missing or stray version) stops the run before it computes anything, naming
+the command that rebuilds the state from the committed marts (`arrears rebuild-state`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+
+import duckdb
+
+from arrears import registry
+from arrears.errors import ArrearsError
+
+# The state models (sql/marts/*_state.sql), in the order a night builds them.
+STATE_MODELS = (
+    "loan_state",
+    "customer_state",
+    "arrangement_state",
+    "contact_state",
+    "loan_action_state",
+)
+# The ledger of contact events: each event once, partitioned by the night it landed; not pruned.
+LEDGER_MODELS = ("contact_history",)
+DEFAULT_KEEP_NIGHTS = 7
+
+
+# The snapshot dates of the committed nights, from the marts whose history the state replaces.
+_SNAPSHOTS = (
+    "select snapshot_date from marts.loan_aging "
+    "union all select snapshot_date from marts.arrangement_status "
+    "union all select snapshot_date from marts.collection_actions"
+)
+
+
+class StateError(ArrearsError):
+    """The carried state does not match the committed history (exit 1)."""
+
+
+def previous_snapshot(con: duckdb.DuckDBPyConnection, snapshot_date: date) -> date | None:
+    """The latest committed snapshot before `snapshot_date`: the latest night that left rows in
+    the marts a night reads back (one date column each, which compresses to almost nothing)."""
+    rows = con.execute(
+        f"select max(snapshot_date) from ({_SNAPSHOTS}) where snapshot_date < $d",
+        {"d": snapshot_date},
+    ).fetchall()
+    return rows[0][0] if rows else None
+
+
+def previous_aging(con: duckdb.DuckDBPyConnection, snapshot_date: date) -> date | None:
+    """The latest snapshot before `snapshot_date` with aged loans in marts.loan_aging: the
+    previous snapshot of the aging rules (transitions, roll rates, episodes, KPIs)."""
+    rows = con.execute(
+        "select max(snapshot_date) from marts.loan_aging where snapshot_date < $d",
+        {"d": snapshot_date},
+    ).fetchall()
+    return rows[0][0] if rows else None
+
+
+def previous_dates(con: duckdb.DuckDBPyConnection, snapshot_date: date) -> dict[str, date | None]:
+    """The parameters every model of a night binds for "the previous night": the state version
+    it reads (previous_snapshot_date) and the previous aging snapshot (previous_aging_date);
+    the same date in a warehouse the nightly runs filled."""
+    return {
+        "previous_snapshot_date": previous_snapshot(con, snapshot_date),
+        "previous_aging_date": previous_aging(con, snapshot_date),
+    }
+
+
+def check(con: duckdb.DuckDBPyConnection, snapshot_date: date) -> date | None:
+    """The previous snapshot, after checking that every state table holds its version.
+
+    Raises StateError naming what to run when the state cannot be the previous night's.
+    """
+    previous = previous_snapshot(con, snapshot_date)
+    present = {
+        name
+        for (name,) in con.execute(
+            "select table_name from information_schema.tables where table_schema = 'marts'"
+        ).fetchall()
+    }
+    for name in STATE_MODELS:
+        if name not in present:
+            raise StateError(
+                f"marts.{name} is missing: the state carried from night to night is gone. "
+                f"Run `arrears rebuild-state --through {previous or snapshot_date}` to rebuild "
+                "it from the committed marts, then rerun."
+            )
+        if previous is None:
+            continue
+        latest = con.execute(
+            f"select max(snapshot_date) from marts.{name} where snapshot_date < $d",
+            {"d": snapshot_date},
+        ).fetchall()[0][0]
+        # Every state table carries its rows forward, so once it has rows every later version
+        # has them; loan_state has rows whenever the book had loans (at the previous snapshot).
+        if latest is None and name != "loan_state":
+            continue
+        if latest != previous:
+            found = (
+                f"its latest version before {snapshot_date} is {latest}"
+                if latest
+                else (f"it holds no version before {snapshot_date}")
+            )
+            raise StateError(
+                f"marts.{name} does not match the committed history: the previous snapshot is "
+                f"{previous} but {found} (only the last nights' versions are kept). Run "
+                f"`arrears rebuild-state --through {previous}` to rebuild the state from the "
+                f"committed marts, then rerun {snapshot_date}; or `arrears backfill` from the "
+                "first date that needs it."
+            )
+    return previous
+
+
+def build(
+    con: duckdb.DuckDBPyConnection, snapshot_date: date, previous: date | None
+) -> dict[str, int]:
+    """work.<state> for tonight from the previous version and tonight's results in work.*,
+    and tonight's rows of the contact-event ledger."""
+    from arrears.aging import AGE_MODELS
+    from arrears.strategy.engine import OUTPUTS as DECIDE_MODELS
+
+    params = {"snapshot_date": snapshot_date, **previous_dates(con, snapshot_date)}
+    if params["previous_snapshot_date"] != previous:
+        raise StateError(f"the state of {snapshot_date} must follow {previous}")
+    return registry.build(
+        con,
+        (*STATE_MODELS, *LEDGER_MODELS),
+        params,
+        given=(*AGE_MODELS, *DECIDE_MODELS),
+        keep_scratch=False,
+    )
+
+
+def prune(con: duckdb.DuckDBPyConnection, snapshot_date: date, keep_nights: int) -> int:
+    """Drop state versions older than the last `keep_nights` committed nights up to D (inside
+    the commit's transaction); returns the rows deleted."""
+    dates = [
+        d
+        for (d,) in con.execute(
+            "select distinct snapshot_date from marts.loan_state where snapshot_date <= $d "
+            "order by 1 desc",
+            {"d": snapshot_date},
+        ).fetchall()
+    ]
+    if len(dates) <= keep_nights:
+        return 0
+    cutoff = dates[keep_nights - 1]
+    deleted = 0
+    for name in STATE_MODELS:
+        before = con.execute(f"select count(*) from marts.{name}").fetchall()[0][0]
+        con.execute(f"delete from marts.{name} where snapshot_date < $c", {"c": cutoff})
+        deleted += before - con.execute(f"select count(*) from marts.{name}").fetchall()[0][0]
+    return deleted
+
+
+def committed_snapshots(con: duckdb.DuckDBPyConnection, through: date | None = None) -> list[date]:
+    rows = con.execute(
+        f"select distinct snapshot_date from ({_SNAPSHOTS}) "
+        "where $through is null or snapshot_date <= $through order by 1",
+        {"through": through},
+    ).fetchall()
+    return [d for (d,) in rows]
+
+
+def _stage_night(con: duckdb.DuckDBPyConnection, snapshot_date: date) -> None:
+    """work.* as the run of a committed night left them, for the state models to read: its
+    aging, arrangement statuses (the arrangements in force are read back from them) and the
+    actions it published."""
+    day = {"d": snapshot_date}
+    for name, query in (
+        ("loan_aging", "select * from marts.loan_aging where snapshot_date = $d"),
+        ("arrangement_status", "select * from marts.arrangement_status where snapshot_date = $d"),
+        (
+            "arrangements",
+            "select snapshot_date, arrangement_id, loan_id, kind, created_date, promised_date, "
+            "promised_amount, status = 'CANCELLED' as cancelled "
+            "from marts.arrangement_status where snapshot_date = $d",
+        ),
+        (
+            "collection_actions",
+            "select * from marts.collection_actions where action_date = $d::date + 1",
+        ),
+    ):
+        con.execute(f"create or replace table work.{name} as {query}", day)
+
+
+_STAGED = ("loan_aging", "arrangement_status", "arrangements", "collection_actions")
+
+
+def _set_aside(con: duckdb.DuckDBPyConnection, names: set[str]) -> list[tuple[str, str]]:
+    """Rename the work.* relations the fold overwrites, so a caller's scratch survives it."""
+    kinds = dict(
+        con.execute(
+            "select table_name, table_type from information_schema.tables "
+            "where table_schema = 'work'"
+        ).fetchall()
+    )
+    aside = []
+    for name in sorted(names & kinds.keys()):
+        kind = "view" if kinds[name] == "VIEW" else "table"
+        con.execute(f"alter {kind} work.{name} rename to {name}__aside")
+        aside.append((kind, name))
+    return aside
+
+
+def rebuild(
+    con: duckdb.DuckDBPyConnection,
+    through: date | None = None,
+    keep_nights: int = DEFAULT_KEEP_NIGHTS,
+    on_night: Callable[[date, int], None] | None = None,
+) -> int:
+    """Recompute the state night by night over the committed marts, from the first snapshot
+    through `through` (default: the latest), in one transaction; returns the nights folded.
+    on_night(night, total) is called after each night (progress on the command line)."""
+    con.execute("begin transaction")
+    try:
+        nights = fold(con, through, keep_nights, on_night)
+    except BaseException:
+        con.execute("rollback")
+        raise
+    con.execute("commit")
+    return nights
+
+
+def fold(
+    con: duckdb.DuckDBPyConnection,
+    through: date | None = None,
+    keep_nights: int = DEFAULT_KEEP_NIGHTS,
+    on_night: Callable[[date, int], None] | None = None,
+) -> int:
+    """rebuild() inside the caller's transaction.
+
+    The nightly models do the work, each night reading the version the previous one wrote:
+    a one-off cost proportional to the history, for upgrades and for repairs. Relations of
+    work.* that the fold uses are set aside and put back.
+    """
+    from arrears.aging import AGE_MODELS
+    from arrears.strategy.engine import OUTPUTS as DECIDE_MODELS
+
+    given = (*AGE_MODELS, *DECIDE_MODELS)
+    touched = {*_STAGED, *(m.name for m in registry.plan(STATE_MODELS, given=given))}
+    nights = committed_snapshots(con, through)
+    aside = _set_aside(con, touched)
+    for name in STATE_MODELS:
+        con.execute(f"delete from marts.{name}")
+    for night in nights:
+        _stage_night(con, night)
+        params = {"snapshot_date": night, **previous_dates(con, night)}
+        registry.build(con, STATE_MODELS, params, given=given, keep_scratch=False)
+        for name in STATE_MODELS:
+            con.execute(f"insert into marts.{name} by name select * from work.{name}")
+        prune(con, night, keep_nights)
+        if on_night is not None:
+            on_night(night, len(nights))
+    for name in sorted(touched):
+        con.execute(f"drop table if exists work.{name}")
+        con.execute(f"drop view if exists work.{name}")
+    for kind, name in aside:
+        con.execute(f"alter {kind} work.{name}__aside rename to {name}")
+    return len(nights)
