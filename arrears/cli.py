@@ -291,15 +291,18 @@ def demo(
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: maps failures to the contract's exit codes."""
-    from typer._click.exceptions import ClickException
-
     try:
         app(args=argv, standalone_mode=False)
     except typer.Exit as exc:
         return int(exc.exit_code)
-    except ClickException as exc:
-        # Usage errors: unknown command or option, missing or malformed value.
-        exc.show()
+    except typer.TyperException as exc:
+        # Usage errors: unknown command or option, missing or malformed value. Typer's errors
+        # print themselves (usage line, help hint, message) as a standalone run would.
+        show = getattr(exc, "show", None)
+        if callable(show):
+            show()
+        else:
+            err.print(f"Error: {escape(exc.format_message())}", highlight=False)
         return 2
     except typer.Abort:
         err.print("aborted")

@@ -144,10 +144,3 @@ def finish(
             "run_id": run_id,
         },
     )
-
-
-def record_inputs(con: duckdb.DuckDBPyConnection, run_id: str, inputs: dict[str, Any]) -> None:
-    con.execute(
-        "update ops.runs set inputs_json = $inputs where run_id = $run_id",
-        {"inputs": json.dumps(inputs, default=str, sort_keys=True), "run_id": run_id},
-    )

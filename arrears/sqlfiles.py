@@ -1,7 +1,7 @@
 """The project's SQL files: where they are, their text, and binding their `$parameters`.
 
 In a checkout the SQL lives in the top-level `sql/` folder; an installed wheel carries the same
-folder inside the package as `arrears/sql/` (pyproject.toml force-includes it). One loader finds
+folder inside the package as `arrears/sql/` (pyproject.toml maps it there). One loader finds
 either, so a model, a schema file or a report query is read the same way everywhere.
 """
 

@@ -12,8 +12,8 @@ from arrears.prefect_env import configure
 
 configure()
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-EXAMPLE_LANDING = SHARED / "data" / "example-landing"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+EXAMPLE_LANDING = FIXTURES / "example-landing"
 EXAMPLE_DATE = "2025-06-30"
 
 
@@ -28,8 +28,6 @@ def _clean_settings_env(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def example_landing(tmp_path: Path) -> Path:
     """A writable copy of the contract's example landing folder (one date)."""
-    if not EXAMPLE_LANDING.is_dir():
-        pytest.skip(f"the shared example landing folder is not at {EXAMPLE_LANDING}")
     target = tmp_path / "landing"
     shutil.copytree(EXAMPLE_LANDING / EXAMPLE_DATE, target / EXAMPLE_DATE)
     for path in (target / EXAMPLE_DATE).iterdir():

@@ -23,10 +23,6 @@ def to_day(d: date) -> int:
     return d.toordinal() - EPOCH_ORDINAL
 
 
-def from_day(day: int) -> date:
-    return date.fromordinal(int(day) + EPOCH_ORDINAL)
-
-
 def _mix(x: np.ndarray) -> np.ndarray:
     # splitmix64 finaliser; uint64 array arithmetic wraps modulo 2**64 by design.
     x = x + _GOLDEN

@@ -14,14 +14,14 @@ from arrears.aging import load_aging_config
 from arrears.realdata.load import age_landing
 from arrears.realdata.uci import convert_uci
 
-# The shared data folder beside the project checkout.
+# The repository's copy of the file (gzip-compressed; polars reads it as is). A checkout has it,
+# an installed wheel does not: there the path is given on the command line.
 DEFAULT_CSV = (
-    Path(__file__).resolve().parents[3]
-    / "shared"
-    / "data"
-    / "real"
+    Path(__file__).resolve().parents[2]
+    / "tests"
+    / "fixtures"
     / "uci_taiwan_credit_card"
-    / "UCI_Credit_Card.csv"
+    / "UCI_Credit_Card.csv.gz"
 )
 
 POOLED = """
@@ -52,6 +52,8 @@ order by snapshot_date
 
 def main() -> None:
     csv_path = Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_CSV
+    if not csv_path.is_file():
+        sys.exit(f"the UCI file is not at {csv_path}; usage: python -m arrears.realdata [CSV]")
     with tempfile.TemporaryDirectory() as tmp:
         dates = convert_uci(csv_path, Path(tmp))
         con = warehouse.connect(":memory:")

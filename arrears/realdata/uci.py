@@ -18,7 +18,6 @@ carried from one month to the next.
 
 from __future__ import annotations
 
-import calendar
 from datetime import date
 from pathlib import Path
 
@@ -59,10 +58,6 @@ def statement_due_date(snapshot_date: date, months_back: int) -> date:
     """The due date of the statement `months_back` months before the snapshot month (0 = same)."""
     index = snapshot_date.year * 12 + snapshot_date.month - 1 - months_back
     return date(index // 12, index % 12 + 1, DUE_DAY)
-
-
-def month_end(year: int, month: int) -> date:
-    return date(year, month, calendar.monthrange(year, month)[1])
 
 
 def _loan_id() -> pl.Expr:
