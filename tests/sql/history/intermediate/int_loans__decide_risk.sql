@@ -1,0 +1,84 @@
+-- config: materialized=table, scope=customer
+-- Risk score per aged loan, from the loan's own history (docs/strategy.md, "Risk score"):
+--   score = w_dpd     * min(dpd, cap_dpd) / cap_dpd
+--         + w_months  * months with dpd > 0 among the last 12 calendar months (this one included) / 12
+--         + w_broken  * min(broken promises, cap_broken) / cap_broken
+--         + w_days    * min(days since last payment, cap_days) / cap_days   (never paid: cap_days)
+--         + w_balance * min(outstanding principal, cap_balance) / cap_balance
+-- rounded to 4 decimals. With the default weights (summing to 100) it lies in 0..100.
+with
+
+today as (
+    select loan_id, dpd, outstanding_principal, last_payment_date
+    from work.loan_aging
+    where is_aged
+),
+
+history as (
+    select loan_id, snapshot_date, dpd
+    from marts.loan_aging
+    where snapshot_date < $snapshot_date
+      and snapshot_date >= date_trunc('month', $snapshot_date::date) - interval 11 month
+),
+
+delinquent_months as (
+    select loan_id, count(distinct date_trunc('month', snapshot_date)) as months_delinquent
+    from (
+        select loan_id, snapshot_date from history where dpd > 0
+        union all
+        select loan_id, $snapshot_date::date from today where dpd > 0
+    )
+    group by loan_id
+),
+
+broken as (
+    select loan_id, count(distinct arrangement_id) as broken_promises
+    from (
+        select loan_id, arrangement_id from marts.arrangement_status
+        where snapshot_date < $snapshot_date and status = 'BROKEN'
+        union all
+        select loan_id, arrangement_id from work.arrangement_status
+        where status = 'BROKEN'
+    )
+    group by loan_id
+),
+
+components as (
+    select
+        today.loan_id,
+        today.dpd,
+        coalesce(delinquent_months.months_delinquent, 0) as months_delinquent,
+        coalesce(broken.broken_promises, 0) as broken_promises,
+        coalesce($snapshot_date::date - today.last_payment_date, $cap_days_since_payment)
+            as days_since_payment,
+        today.outstanding_principal,
+    from today
+    left join delinquent_months
+        on delinquent_months.loan_id = today.loan_id
+    left join broken
+        on broken.loan_id = today.loan_id
+),
+
+final as (
+    select
+        loan_id,
+        months_delinquent,
+        broken_promises,
+        days_since_payment,
+        round(
+            $w_dpd::double * least(greatest(dpd, 0), $cap_dpd) / $cap_dpd::double
+            + $w_months_delinquent::double * least(months_delinquent, 12) / 12.0
+            + $w_broken_promises::double * least(broken_promises, $cap_broken_promises)
+                / $cap_broken_promises::double
+            + $w_days_since_payment::double
+                * least(greatest(days_since_payment, 0), $cap_days_since_payment)
+                / $cap_days_since_payment::double
+            + $w_balance::double
+                * least(outstanding_principal::double, $cap_balance::double)
+                / $cap_balance::double,
+            4
+        )::decimal(9,4) as risk_score,
+    from components
+)
+
+select * from final
