@@ -78,9 +78,6 @@ class Settings(BaseSettings):
                 raise ValueError(f"unknown encoding {encoding!r} for {dataset}") from exc
         return out
 
-    def encoding_for(self, dataset: str) -> str:
-        return self.dataset_encodings.get(dataset, self.encoding)
-
     def postgres_dsn(self) -> str | None:
         return self.postgres.get_secret_value() if self.postgres else None
 
