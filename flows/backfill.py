@@ -9,6 +9,7 @@ recomputed to the same results). Progress is logged per date, on the console and
 from __future__ import annotations
 
 import time
+import traceback
 from datetime import date, timedelta
 
 from arrears.prefect_env import configure
@@ -38,7 +39,10 @@ def backfill_collections(
         logger.info("snapshot %s (%d of %d)", day, number, len(days))
         try:
             results.append(daily_collections(snapshot_date=day, settings=settings))
-        except BaseException:
+        except BaseException as exc:
+            # Prefect keeps the failed run's exception until the process exits; without their
+            # locals its frames no longer hold that run's objects (a DuckDB connection).
+            traceback.clear_frames(exc.__traceback__)
             logger.error(
                 "backfill stopped at %s (%d of %d): fix the cause, then resume from that date: "
                 "arrears backfill --from %s --to %s, or this deployment with start=%s",
