@@ -7,111 +7,23 @@ tables as bound data (work.cfg_*), never as SQL text.
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import duckdb
-import yaml
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    ValidationError,
-    field_validator,
-)
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from arrears import registry, state
-from arrears.errors import ArrearsError, ConfigError
+from arrears.config import LabelledRange as DpdRange  # a row of a range table
+from arrears.config import RangeTable, load_config
+from arrears.errors import ArrearsError
 
 DEFAULT_AGING_CONFIG = Path(__file__).resolve().parent / "defaults" / "aging.yaml"
 
 # Outcomes a roll rate can end in besides a bucket: a bucket may not carry these labels.
 ROLL_OUTCOMES = ("CLOSED", "WRITTEN_OFF", "ABSENT")
-
-_RANGE = re.compile(r"^\s*(\d+)\s*(?:(-)\s*(\d+)|(\+))?\s*$")
-
-
-class DpdRange(BaseModel):
-    """One row of a range table: `label` holds for min_dpd <= dpd <= max_dpd (None = no end)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    label: str
-    min_dpd: int
-    max_dpd: int | None
-
-    @property
-    def text(self) -> str:
-        if self.max_dpd is None:
-            return f"{self.min_dpd}+"
-        if self.max_dpd == self.min_dpd:
-            return str(self.min_dpd)
-        return f"{self.min_dpd}-{self.max_dpd}"
-
-    def __str__(self) -> str:
-        return f"{self.label} ({self.text})"
-
-
-def _parse_table(value: Any) -> list[DpdRange]:
-    """`{M1: "1-30", M7: "181+", M0: 0}` -> ranges in file order."""
-    if isinstance(value, list) and value and all(isinstance(v, DpdRange) for v in value):
-        return value
-    if not isinstance(value, dict) or not value:
-        raise ValueError('must map each label to a dpd range, e.g. M1: "1-30"')
-    ranges = []
-    for label, spec in value.items():
-        match = _RANGE.match(str(spec)) if isinstance(spec, int | str) else None
-        if match is None or isinstance(spec, bool):
-            raise ValueError(f"{label}: {spec!r} is not a dpd range (write 0, 1-30 or 181+)")
-        low = int(match.group(1))
-        if match.group(4):
-            high: int | None = None
-        elif match.group(2):
-            high = int(match.group(3))
-        else:
-            high = low
-        if high is not None and high < low:
-            raise ValueError(f"{label} ({low}-{high}): the range ends before it starts")
-        ranges.append(DpdRange(label=str(label), min_dpd=low, max_dpd=high))
-    return ranges
-
-
-def _check_coverage(ranges: list[DpdRange]) -> list[DpdRange]:
-    """Every dpd from 0 to infinity falls in exactly one range."""
-    ordered = sorted(ranges, key=lambda r: (r.min_dpd, r.max_dpd is None, r.max_dpd or 0))
-    first = ordered[0]
-    if first.min_dpd != 0:
-        raise ValueError(f"{first} is the lowest range and does not start at 0")
-    for lower, upper in zip(ordered, ordered[1:], strict=False):
-        if lower.max_dpd is None or upper.min_dpd <= lower.max_dpd:
-            raise ValueError(f"{lower} and {upper} overlap")
-        if upper.min_dpd > lower.max_dpd + 1:
-            missing = (
-                str(lower.max_dpd + 1)
-                if upper.min_dpd == lower.max_dpd + 2
-                else f"{lower.max_dpd + 1}-{upper.min_dpd - 1}"
-            )
-            raise ValueError(f"gap between {lower} and {upper}: {missing} not covered")
-    last = ordered[-1]
-    if last.max_dpd is not None:
-        raise ValueError(
-            f"{last} is the last range and does not reach infinity (write {last.min_dpd}+)"
-        )
-    labels = [r.label for r in ordered]
-    duplicated = sorted({label for label in labels if labels.count(label) > 1})
-    if duplicated:
-        raise ValueError(f"label used twice: {', '.join(duplicated)}")
-    return ordered
-
-
-RangeTable = Annotated[
-    list[DpdRange], BeforeValidator(_parse_table), AfterValidator(_check_coverage)
-]
 
 
 class LoanClassConfig(BaseModel):
@@ -168,41 +80,10 @@ class AgingConfig(BaseModel):
                 raise ValueError(f"stage {r.label!r} is not an integer")
         return value
 
-    def bucket_of(self, dpd: int) -> str:
-        """The bucket label of a dpd, by the same rule as the SQL models."""
-        return next(r.label for r in self.buckets if _contains(r, dpd))
-
-
-def _contains(r: DpdRange, dpd: int) -> bool:
-    return r.min_dpd <= dpd and (r.max_dpd is None or dpd <= r.max_dpd)
-
 
 def load_aging_config(path: Path | str = DEFAULT_AGING_CONFIG) -> AgingConfig:
     """Read and validate aging.yaml; any problem raises ConfigError naming file, table, ranges."""
-    path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the aging configuration ({exc.strerror})") from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path.name}: not valid YAML: {exc}") from exc
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path.name}: expected a mapping of settings at the top level")
-    try:
-        return AgingConfig.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError("\n".join(_describe(path, e) for e in exc.errors())) from exc
-
-
-def _describe(path: Path, error: Any) -> str:
-    where = ".".join(str(part) for part in error["loc"]) or "(top level)"
-    if error["type"] == "extra_forbidden":
-        problem = "unknown field"
-    elif error["type"] == "missing":
-        problem = "missing"
-    else:
-        problem = str(error["msg"]).removeprefix("Value error, ")
-    return f"{path.name}: {where}: {problem}"
+    return load_config(path, AgingConfig, what="aging configuration")
 
 
 # --- running the models --------------------------------------------------------------------

@@ -6,7 +6,10 @@ Every setting is an option and an ARREARS_* variable; the option wins.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import sys
+from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -16,6 +19,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from arrears.errors import ArrearsError, ConfigError
+from arrears.settings import Settings, load_settings
 
 app = typer.Typer(
     add_completion=False,
@@ -44,6 +48,16 @@ Timezone = Annotated[
 Postgres = Annotated[
     str | None, typer.Option("--postgres", help="PostgreSQL sink DSN [ARREARS_POSTGRES]")
 ]
+# The options of every command that runs snapshot dates (run, backfill).
+RUN_OPTIONS: dict[str, Any] = {
+    "landing": Landing,
+    "warehouse": Warehouse,
+    "outbox": Outbox,
+    "strategy": Strategy,
+    "profile": Profile,
+    "timezone": Timezone,
+    "postgres": Postgres,
+}
 
 
 def _parse_date(value: str, option: str) -> date:
@@ -53,12 +67,37 @@ def _parse_date(value: str, option: str) -> date:
         raise ConfigError(f"{option}: {value!r} is not a date (YYYY-MM-DD)") from None
 
 
-def _settings(**options: Any):
-    from arrears.settings import load_settings
-
+def _settings(**options: Any) -> Settings:
     settings = load_settings(**options)
     _check_rules(settings)
     return settings
+
+
+def with_run_options(command: Callable[..., None]) -> Callable[..., None]:
+    """Give `command` the RUN_OPTIONS; it is called with the Settings they make as `settings`.
+
+    Typer reads a command's options from its signature: the one of the returned function is
+    the command's own parameters (without `settings`) followed by RUN_OPTIONS.
+    """
+    own = [
+        p
+        for p in inspect.signature(command, eval_str=True).parameters.values()
+        if p.name != "settings"
+    ]
+    shared = [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=option)
+        for name, option in RUN_OPTIONS.items()
+    ]
+
+    @functools.wraps(command)
+    def with_settings(**given: Any) -> None:
+        options = {name: given.pop(name) for name in RUN_OPTIONS}
+        command(**given, settings=_settings(**options))
+
+    params = [*own, *shared]
+    with_settings.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    with_settings.__annotations__ = {p.name: p.annotation for p in params}
+    return with_settings
 
 
 def _check_rules(settings: Any) -> None:
@@ -89,94 +128,46 @@ def _check_strategy(settings: Any) -> None:
 _RULE_CHECKS = (_check_aging, _check_strategy)
 
 
-def _run_dates(dates: list[date], settings: Any, *, progress: bool) -> None:
-    """Run the flow for each date in order, stopping at the first failure."""
+def _backfill(first: date, last: date, settings: Settings) -> None:
+    """The `backfill` deployment's flow, here: each date its own daily_collections run."""
     from arrears.prefect_env import configure
 
     configure()
-    from flows.daily_collections import daily_collections
+    from flows.backfill import backfill_collections
 
-    if not progress or len(dates) == 1:
-        for day in dates:
-            daily_collections(snapshot_date=day, settings=settings)
-        return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-    )
-    with Progress(*columns, console=err) as bar:
-        job = bar.add_task("backfill", total=len(dates))
-        for day in dates:
-            bar.update(job, description=f"snapshot {day}")
-            try:
-                daily_collections(snapshot_date=day, settings=settings)
-            except Exception:
-                err.print(
-                    f"[red]stopped at {day}[/]: fix the cause, then resume with "
-                    f"[bold]arrears backfill --from {day} --to {dates[-1]}[/]"
-                )
-                raise
-            bar.advance(job)
+    backfill_collections(start=first, end=last, settings=settings)
 
 
 @app.command()
+@with_run_options
 def run(
     snapshot: Annotated[str, typer.Option("--date", help="Snapshot date D (YYYY-MM-DD)")],
-    landing: Landing = None,
-    warehouse: Warehouse = None,
-    outbox: Outbox = None,
-    strategy: Strategy = None,
-    profile: Profile = None,
-    timezone: Timezone = None,
-    postgres: Postgres = None,
+    settings: Settings,
 ) -> None:
     """Process the snapshot of one date: actions for the next day."""
+    from arrears.prefect_env import configure
+
     day = _parse_date(snapshot, "--date")
-    settings = _settings(
-        landing=landing,
-        warehouse=warehouse,
-        outbox=outbox,
-        strategy=strategy,
-        profile=profile,
-        timezone=timezone,
-        postgres=postgres,
-    )
-    _run_dates([day], settings, progress=False)
+    configure()
+    from flows.daily_collections import daily_collections
+
+    daily_collections(snapshot_date=day, settings=settings)
     out.print(f"snapshot {day} done: actions for {day + timedelta(days=1)} in {settings.outbox}")
 
 
 @app.command()
+@with_run_options
 def backfill(
     start: Annotated[str, typer.Option("--from", help="First snapshot date")],
     end: Annotated[str, typer.Option("--to", help="Last snapshot date (inclusive)")],
-    landing: Landing = None,
-    warehouse: Warehouse = None,
-    outbox: Outbox = None,
-    strategy: Strategy = None,
-    profile: Profile = None,
-    timezone: Timezone = None,
-    postgres: Postgres = None,
+    settings: Settings,
 ) -> None:
     """Run every date from --from to --to in order; stops at the first failure (resume from it)."""
     first, last = _parse_date(start, "--from"), _parse_date(end, "--to")
     if last < first:
         raise ConfigError(f"--to {last} is before --from {first}")
-    settings = _settings(
-        landing=landing,
-        warehouse=warehouse,
-        outbox=outbox,
-        strategy=strategy,
-        profile=profile,
-        timezone=timezone,
-        postgres=postgres,
-    )
-    dates = [first + timedelta(days=i) for i in range((last - first).days + 1)]
-    _run_dates(dates, settings, progress=True)
-    out.print(f"backfill done: {len(dates)} snapshot dates, {first} .. {last}")
+    _backfill(first, last, settings)
+    out.print(f"backfill done: {(last - first).days + 1} snapshot dates, {first} .. {last}")
 
 
 @app.command()
@@ -251,7 +242,13 @@ def report(
     settings = _settings(warehouse=warehouse, reports=reports)
     if not settings.warehouse.exists():
         raise ConfigError(f"--warehouse: {settings.warehouse} does not exist; run a date first")
-    path = report_for_date(settings.warehouse, day, settings.reports)
+    path = report_for_date(
+        settings.warehouse,
+        day,
+        settings.reports,
+        wait_seconds=settings.lock_timeout_seconds,
+        memory_limit=settings.memory_limit,
+    )
     out.print(f"report: {path}")
 
 
@@ -268,15 +265,14 @@ def demo(
     settings = _settings(landing=landing, warehouse=warehouse, outbox=outbox)
     first = _parse_date(start, "--start")
     _generate(settings.landing, first, days, loans, seed=7, fmt="csv")
-    dates = [first + timedelta(days=i) for i in range(days)]
-    _run_dates(dates, settings, progress=True)
+    last = first + timedelta(days=days - 1)
+    _backfill(first, last, settings)
     out.print()
     out.print("[bold]arrears demo done[/]")
     out.print(f"  landing    {settings.landing.resolve()}")
     out.print(f"  warehouse  {settings.warehouse.resolve()}")
     out.print(f"  outbox     {settings.outbox.resolve()}")
     out.print(f"  reports    {settings.reports.resolve()}")
-    last = dates[-1]
     out.print("Look at:")
     out.print(f"  {settings.reports / last.isoformat() / 'report.html'}   the daily report")
     out.print(

@@ -19,6 +19,8 @@ from __future__ import annotations
 import os
 import signal
 
+# Read here, not through Settings: no run is configured with it; only the reliability tests set
+# it, in the environment of the process they mean to kill.
 ENV = "ARREARS_FAILPOINT"
 
 

@@ -293,15 +293,21 @@ def _load(con: duckdb.DuckDBPyConnection, table: str, files: list[Path]) -> None
 
 
 def compute_partition(
-    plan: PartitionPlan, aging: AgingConfig, strategy: Strategy, default_timezone: str
+    plan: PartitionPlan,
+    aging: AgingConfig,
+    strategy: Strategy,
+    default_timezone: str,
+    *,
+    memory_limit: str | None = None,
 ) -> dict[str, int]:
     """Age and decide one partition in an in-memory DuckDB; write its results as Parquet.
 
     Builds the customer models only: the cut per channel is a global ranking, made after the
-    merge. Returns the row count of each result.
+    merge. `memory_limit` caps that DuckDB (the memory_limit setting; None: DuckDB's default).
+    Returns the row count of each result.
     """
     _check_history()
-    con = warehouse.connect(":memory:")
+    con = warehouse.connect(":memory:", memory_limit=memory_limit)
     try:
         for name in DATASETS:
             con.execute(warehouse.work_table_ddl(name))

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    import duckdb
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 DEFAULTS_DIR = PACKAGE_DIR / "defaults"
@@ -40,8 +43,12 @@ class Settings(BaseSettings):
     # Where HTML reports and (on request) Great Expectations Data Docs are written.
     reports: Path = Path("./reports")
     data_docs: Path | None = None
-    # How long a run waits for another run's warehouse lock before failing.
+    # How long a run waits for another run's warehouse lock, or for another process to close
+    # the warehouse file, before failing.
     lock_timeout_seconds: float = 600.0
+    # Cap on DuckDB's memory: a size ('12GB') or a share of the RAM ('60%') of the machine that
+    # opens the warehouse; past it DuckDB spills to disk. None: DuckDB's default, 80% of the RAM.
+    memory_limit: str | None = None
     # Partitioned age + decide (docs/scaling.md): customers hashed into this many partitions,
     # each computed by a Dask task; 1 = everything in this process.
     partitions: int = Field(default=1, ge=1)
@@ -78,8 +85,35 @@ class Settings(BaseSettings):
                 raise ValueError(f"unknown encoding {encoding!r} for {dataset}") from exc
         return out
 
-    def encoding_for(self, dataset: str) -> str:
-        return self.dataset_encodings.get(dataset, self.encoding)
+    @field_validator("memory_limit")
+    @classmethod
+    def _memory_limit_duckdb_reads(cls, value: str | None) -> str | None:
+        import duckdb
+
+        from arrears.errors import ConfigError
+        from arrears.warehouse import limit_memory
+
+        value = (value or "").strip() or None
+        con = duckdb.connect(":memory:")
+        try:
+            limit_memory(con, value)  # the check and wording of the warehouse itself
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
+        finally:
+            con.close()
+        return value
+
+    def open_warehouse(self, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+        """The warehouse with this configuration's lock wait and memory cap (a context manager:
+        `with settings.open_warehouse() as con:` closes it)."""
+        from arrears import warehouse
+
+        return warehouse.connect(
+            self.warehouse,
+            read_only=read_only,
+            wait_seconds=self.lock_timeout_seconds,
+            memory_limit=self.memory_limit,
+        )
 
     def postgres_dsn(self) -> str | None:
         return self.postgres.get_secret_value() if self.postgres else None
@@ -96,6 +130,8 @@ def load_settings(**overrides: object) -> Settings:
         return Settings(**given)  # type: ignore[arg-type]
     except ValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}" for e in exc.errors()
+            f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: "
+            + e["msg"].removeprefix("Value error, ")
+            for e in exc.errors()
         )
         raise ConfigError(f"invalid settings: {problems}") from None

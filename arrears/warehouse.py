@@ -52,20 +52,25 @@ def work_table_ddl(dataset: str) -> str:
 
 
 def connect(
-    path: Path | str, *, read_only: bool = False, wait_seconds: float | None = None
+    path: Path | str,
+    *,
+    read_only: bool = False,
+    wait_seconds: float | None = None,
+    memory_limit: str | None = None,
 ) -> duckdb.DuckDBPyConnection:
     """Open the warehouse, creating and migrating its schema when writable.
 
     While another process has the file open (a run, or a reader such as a notebook), DuckDB
-    refuses the open; it is retried for `wait_seconds` (default: ARREARS_LOCK_TIMEOUT_SECONDS,
-    else 600 s, the run lock's wait), then RunLocked names the process that holds it.
+    refuses the open; it is retried for `wait_seconds` (None: 600 s, the default of the
+    lock_timeout_seconds setting), then RunLocked names the process that holds it.
+    `memory_limit` caps DuckDB's memory (see limit_memory); None leaves DuckDB's default.
     """
     path = Path(path)
     if str(path) != ":memory:" and not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
     con = _open_waiting(path, read_only, wait_seconds)
     try:
-        _limit_memory(con)
+        limit_memory(con, memory_limit)
         if read_only:
             migrations.refuse_newer(con)
         else:
@@ -76,16 +81,19 @@ def connect(
     return con
 
 
-def _limit_memory(con: duckdb.DuckDBPyConnection) -> None:
-    """Cap DuckDB's memory at ARREARS_MEMORY_LIMIT ('12GB', '60%'); past it, DuckDB spills to
-    disk beside the warehouse instead of growing. Unset: DuckDB's default, 80% of the RAM."""
-    limit = os.environ.get("ARREARS_MEMORY_LIMIT", "").strip()
+def limit_memory(con: duckdb.DuckDBPyConnection, limit: str | None) -> None:
+    """Cap DuckDB's memory at `limit`: a size ('12GB', '8000MB') or a share of this machine's
+    RAM ('60%'); past it, DuckDB spills to disk beside the warehouse instead of growing.
+    None or blank: DuckDB's default, 80% of the RAM. The memory_limit setting (from
+    ARREARS_MEMORY_LIMIT) is checked with this when the settings are built."""
+    limit = (limit or "").strip()
     if not limit:
         return
     if limit.endswith("%"):
         share = limit[:-1].strip()
         if not share.replace(".", "", 1).isdigit() or not 0 < float(share) <= 100:
             raise ConfigError(f"ARREARS_MEMORY_LIMIT={limit!r}: a share must be in (0, 100]%")
+        # A share is of the RAM of the machine that opens the warehouse (a Dask worker's own).
         limit = f"{float(share) / 100 * _ram_bytes() / 2**20:.0f}MiB"
     try:
         con.execute(f"set memory_limit = '{limit.replace(chr(39), '')}'")
@@ -104,7 +112,7 @@ def _open_waiting(
     path: Path, read_only: bool, wait_seconds: float | None
 ) -> duckdb.DuckDBPyConnection:
     if wait_seconds is None:
-        wait_seconds = float(os.environ.get("ARREARS_LOCK_TIMEOUT_SECONDS", "600"))
+        wait_seconds = 600.0
     deadline = time.monotonic() + wait_seconds
     while True:
         try:

@@ -1,11 +1,15 @@
 """backfill_collections: run daily_collections for every snapshot date of a range, in order.
 
-Each date is its own (sub)flow run; the first failure stops the range, and rerunning the
-range from that date resumes it (finished dates are simply recomputed identically).
+The `backfill` deployment and `arrears backfill` both run this flow. Each date is its own
+daily_collections flow run (a subflow of the backfill's run); the first failure stops the
+range, and running the range again from that date resumes it (a date already done is simply
+recomputed to the same results). Progress is logged per date, on the console and in the UI.
 """
 
 from __future__ import annotations
 
+import time
+import traceback
 from datetime import date, timedelta
 
 from arrears.prefect_env import configure
@@ -28,10 +32,34 @@ def backfill_collections(
         raise ConfigError(f"end {end} is before start {start}")
     settings = settings or load_settings()
     logger = get_run_logger()
-    days = (end - start).days + 1
+    days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
+    began = time.monotonic()
     results = []
-    for i in range(days):
-        day = start + timedelta(days=i)
-        logger.info("snapshot %s (%d of %d)", day, i + 1, days)
-        results.append(daily_collections(snapshot_date=day, settings=settings))
+    for number, day in enumerate(days, start=1):
+        logger.info("snapshot %s (%d of %d)", day, number, len(days))
+        try:
+            results.append(daily_collections(snapshot_date=day, settings=settings))
+        except BaseException as exc:
+            # Prefect keeps the failed run's exception until the process exits; without their
+            # locals its frames no longer hold that run's objects (a DuckDB connection).
+            traceback.clear_frames(exc.__traceback__)
+            logger.error(
+                "backfill stopped at %s (%d of %d): fix the cause, then resume from that date: "
+                "arrears backfill --from %s --to %s, or this deployment with start=%s",
+                day,
+                number,
+                len(days),
+                day,
+                end,
+                day,
+            )
+            raise
+        logger.info(
+            "snapshot %s done (%d of %d, %.0f s since the backfill started)",
+            day,
+            number,
+            len(days),
+            time.monotonic() - began,
+        )
+    logger.info("backfill done: %d snapshot dates, %s .. %s", len(days), start, end)
     return results

@@ -15,7 +15,7 @@ from arrears.settings import Settings
 def age_loans(snapshot_date: date, settings: Settings) -> dict[str, int]:
     logger = get_run_logger()
     config = load_aging_config(settings.aging)
-    with warehouse.opened(settings.warehouse) as con:
+    with settings.open_warehouse() as con:
         counts = build_aging(con, snapshot_date, config)
         buckets = con.execute(
             "select bucket, count(*) from work.loan_aging where is_aged "

@@ -6,14 +6,14 @@ from datetime import date
 
 from prefect import get_run_logger, task
 
-from arrears import commit, warehouse
+from arrears import commit
 from arrears.settings import Settings
 
 
 @task(name="commit")
 def commit_results(snapshot_date: date, settings: Settings) -> dict[str, int]:
     logger = get_run_logger()
-    with warehouse.opened(settings.warehouse) as con:
+    with settings.open_warehouse() as con:
         counts = commit.commit(con, snapshot_date)
     for table, rows in counts.items():
         logger.info("%s: partition replaced with %d rows", table, rows)

@@ -6,7 +6,6 @@ from datetime import date
 
 from prefect import get_run_logger, task
 
-from arrears import warehouse
 from arrears.settings import Settings
 from arrears.strategy import decide, load_strategy
 
@@ -15,7 +14,7 @@ from arrears.strategy import decide, load_strategy
 def decide_actions(snapshot_date: date, settings: Settings) -> dict[str, int]:
     logger = get_run_logger()
     strategy = load_strategy(settings.strategy, settings.profile)
-    with warehouse.opened(settings.warehouse) as con:
+    with settings.open_warehouse() as con:
         counts = decide(con, snapshot_date, strategy, settings.timezone)
         channels = con.execute(
             "select channel, count(*) from work.collection_actions group by 1 order by 1"

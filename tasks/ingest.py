@@ -6,7 +6,7 @@ from datetime import date
 
 from prefect import get_run_logger, task
 
-from arrears import ingest, runs, warehouse
+from arrears import ingest, runs
 from arrears.ingest import IngestSummary
 from arrears.settings import Settings
 from tasks.retries import transient_only
@@ -17,7 +17,7 @@ def ingest_landing(
     snapshot_date: date, settings: Settings, run_id: str | None = None
 ) -> IngestSummary:
     logger = get_run_logger()
-    with warehouse.opened(settings.warehouse) as con:
+    with settings.open_warehouse() as con:
         summary = ingest.ingest(
             con,
             snapshot_date,

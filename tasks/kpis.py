@@ -6,7 +6,6 @@ from datetime import date
 
 from prefect import get_run_logger, task
 
-from arrears import warehouse
 from arrears.report.kpis import ALL, build_kpi_variants
 from arrears.settings import Settings
 
@@ -15,7 +14,7 @@ from arrears.settings import Settings
 def compute_kpis(snapshot_date: date, settings: Settings) -> int:
     """work.kpi_variants for D; the commit then replaces partition D of marts.kpi_variants."""
     logger = get_run_logger()
-    with warehouse.opened(settings.warehouse) as con:
+    with settings.open_warehouse() as con:
         rows = build_kpi_variants(con, snapshot_date)
         overall = con.execute(
             "select cure_rate, collected_amount, contact_rate, ptp_rate "

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from prefect import get_run_logger, task
 
-from arrears import partition, warehouse
+from arrears import partition
 from arrears.aging import load_aging_config
 from arrears.settings import Settings
 from arrears.strategy import load_strategy
@@ -24,7 +24,7 @@ def exchange_root(settings: Settings) -> Path:
 def export_partitions(snapshot_date: date, settings: Settings) -> str:
     """Each partition's inputs as Parquet under the exchange folder; returns that folder."""
     exchange = partition.exchange_folder(exchange_root(settings), snapshot_date)
-    with warehouse.opened(settings.warehouse) as con:
+    with settings.open_warehouse() as con:
         plans = partition.export_partitions(con, snapshot_date, settings.partitions, exchange)
     get_run_logger().info(
         "%d partitions exported to %s (with the state of %s)",
@@ -44,6 +44,7 @@ def age_and_decide_partition(exchange: str, index: int, settings: Settings) -> d
         load_aging_config(settings.aging),
         load_strategy(settings.strategy, settings.profile),
         settings.timezone,
+        memory_limit=settings.memory_limit,
     )
     get_run_logger().info("partition %d of %d: %s", index, plan.partitions, counts)
     return counts
@@ -53,7 +54,7 @@ def age_and_decide_partition(exchange: str, index: int, settings: Settings) -> d
 def merge_partitions(exchange: str, settings: Settings) -> dict[str, dict[str, int]]:
     """Load every partition's results into work.*, then kpi_daily, roll_rates and capacity."""
     plans = [partition.load_plan(Path(exchange), k) for k in range(settings.partitions)]
-    with warehouse.opened(settings.warehouse) as con:
+    with settings.open_warehouse() as con:
         counts = partition.merge_partitions(
             con,
             plans,

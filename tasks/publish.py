@@ -36,7 +36,7 @@ def _require_passed_audit(con, run_id: str, action_date: date) -> None:
 def publish_actions(run_id: str, snapshot_date: date, settings: Settings) -> dict[str, object]:
     logger = get_run_logger()
     action_date = action_date_for(snapshot_date)
-    with warehouse.opened(settings.warehouse) as con:
+    with settings.open_warehouse() as con:
         _require_passed_audit(con, run_id, action_date)
         manifest = publish_outbox(
             con,
@@ -69,7 +69,7 @@ def sink_to_postgres(snapshot_date: date, settings: Settings) -> int:
     dsn = settings.postgres_dsn()
     assert dsn is not None
     action_date = action_date_for(snapshot_date)
-    with warehouse.opened(settings.warehouse) as con:
+    with settings.open_warehouse() as con:
         sent = sink_postgres(con, action_date, dsn)
     get_run_logger().info("postgres sink: %d actions for %s committed", sent, action_date)
     return sent

@@ -7,7 +7,6 @@ from datetime import date
 from prefect import get_run_logger, task
 from prefect.artifacts import create_table_artifact
 
-from arrears import warehouse
 from arrears.publish import channel_columns
 from arrears.quality import ValidationReport, preload, validate_actions, validate_landed
 from arrears.runs import action_date_for
@@ -36,7 +35,7 @@ def validate_landing(
 ) -> ValidationReport:
     logger = get_run_logger()
     preload.wait()
-    with warehouse.opened(settings.warehouse) as con:
+    with settings.open_warehouse() as con:
         report = validate_landed(con, snapshot_date, run_id, settings, sources=sources)
     create_table_artifact(
         key="validation-landing",
@@ -57,7 +56,7 @@ def validate_action_lists(run_id: str, snapshot_date: date, settings: Settings) 
     logger = get_run_logger()
     action_date = action_date_for(snapshot_date)
     columns = {channel: channel_columns(channel) for channel in OUTBOX_CHANNELS}
-    with warehouse.opened(settings.warehouse) as con:
+    with settings.open_warehouse() as con:
         report = validate_actions(con, action_date, run_id, settings, outbox_columns=columns)
     create_table_artifact(
         key="validation-actions",

@@ -8,7 +8,6 @@ from pathlib import Path
 from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
-from arrears import warehouse
 from arrears.report import run_summary, write_report
 from arrears.settings import Settings
 
@@ -17,7 +16,7 @@ from arrears.settings import Settings
 def report_run(run_id: str, snapshot_date: date, settings: Settings, outbox_folder: str) -> str:
     logger = get_run_logger()
     manifest = str(Path(outbox_folder) / "_manifest.json")
-    with warehouse.opened(settings.warehouse) as con:
+    with settings.open_warehouse() as con:
         summary = run_summary(con, snapshot_date)
         path = write_report(con, snapshot_date, settings.reports)
     for key, rows in summary.artifact_tables().items():

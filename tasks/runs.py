@@ -29,7 +29,7 @@ def settings_summary(settings: Settings) -> dict[str, Any]:
 def start_run(
     run_id: str, snapshot_date: date, flow_run_id: str | None, settings: Settings
 ) -> None:
-    with warehouse.opened(settings.warehouse) as con:
+    with settings.open_warehouse() as con:
         # Leftovers of a run that was killed are never read, but may hold personal data.
         warehouse.clear_work(con)
         runs.start(con, run_id, snapshot_date, flow_run_id, settings_summary(settings))
@@ -44,6 +44,6 @@ def finish_run(
     inputs: dict[str, Any] | None = None,
     row_counts: dict[str, Any] | None = None,
 ) -> None:
-    with warehouse.opened(settings.warehouse) as con:
+    with settings.open_warehouse() as con:
         runs.finish(con, run_id, status, error=error, inputs=inputs, row_counts=row_counts)
         warehouse.clear_work(con)

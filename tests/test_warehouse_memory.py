@@ -6,6 +6,7 @@ import pytest
 
 from arrears import warehouse
 from arrears.errors import ConfigError
+from arrears.settings import load_settings
 
 
 def _limit_mib(con) -> float:
@@ -16,16 +17,14 @@ def _limit_mib(con) -> float:
 
 def test_memory_limit_is_applied(monkeypatch, tmp_path):
     monkeypatch.setenv("ARREARS_MEMORY_LIMIT", "700MB")
-    con = warehouse.connect(tmp_path / "w.duckdb")
-    try:
+    settings = load_settings(warehouse=tmp_path / "w.duckdb")
+    with settings.open_warehouse() as con:
         assert 600 < _limit_mib(con) < 700
-    finally:
-        con.close()
 
 
 def test_memory_limit_as_a_share_of_the_ram(monkeypatch, tmp_path):
     monkeypatch.setenv("ARREARS_MEMORY_LIMIT", "10%")
-    con = warehouse.connect(tmp_path / "w.duckdb")
+    con = warehouse.connect(tmp_path / "w.duckdb", memory_limit=load_settings().memory_limit)
     try:
         expected = warehouse._ram_bytes() / 10 / 2**20
         # DuckDB shows the setting rounded to one decimal of its unit (2.3 GiB).
@@ -38,4 +37,21 @@ def test_memory_limit_as_a_share_of_the_ram(monkeypatch, tmp_path):
 def test_unreadable_memory_limit_is_a_config_error(monkeypatch, tmp_path, value):
     monkeypatch.setenv("ARREARS_MEMORY_LIMIT", value)
     with pytest.raises(ConfigError, match="ARREARS_MEMORY_LIMIT"):
-        warehouse.connect(tmp_path / "w.duckdb")
+        load_settings()
+
+
+@pytest.mark.parametrize("value", ["lots", "0%"])
+def test_a_limit_given_to_connect_is_checked_the_same_way(tmp_path, value):
+    with pytest.raises(ConfigError, match="ARREARS_MEMORY_LIMIT"):
+        warehouse.connect(tmp_path / "w.duckdb", memory_limit=value)
+
+
+def test_without_settings_duckdb_keeps_its_default(monkeypatch, tmp_path):
+    default = warehouse.connect(":memory:")
+    monkeypatch.setenv("ARREARS_MEMORY_LIMIT", "700MB")
+    con = warehouse.connect(tmp_path / "w.duckdb")
+    try:
+        assert _limit_mib(con) == _limit_mib(default)
+    finally:
+        con.close()
+        default.close()

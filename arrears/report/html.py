@@ -22,7 +22,7 @@ from arrears.report import fmt, svg
 from arrears.report.kpis import ALL, kpis
 from arrears.report.queries import bucket_key, channel_key, rows, stage_key
 from arrears.report.summary import RunSummary, run_summary
-from arrears.warehouse import opened, scalar
+from arrears.warehouse import connect, scalar
 
 HISTORY = 30
 REPORT_NAME = "report.html"
@@ -534,12 +534,23 @@ def write_report(con: duckdb.DuckDBPyConnection, snapshot_date: date, reports_di
     return target
 
 
-def report_for_date(warehouse: Path, snapshot_date: date, reports_dir: Path) -> Path:
-    """Open the warehouse read-only and write the report of D (`arrears report --date D`)."""
+def report_for_date(
+    warehouse: Path,
+    snapshot_date: date,
+    reports_dir: Path,
+    *,
+    wait_seconds: float | None = None,
+    memory_limit: str | None = None,
+) -> Path:
+    """Open the warehouse read-only and write the report of D (`arrears report --date D`).
+
+    `wait_seconds` and `memory_limit` are those of warehouse.connect (the lock_timeout_seconds
+    and memory_limit settings).
+    """
     path = Path(warehouse)
     if not path.is_file():
         raise ConfigError(f"no warehouse at {path}: run `arrears run --date {snapshot_date}` first")
-    with opened(path, read_only=True) as con:
+    with connect(path, read_only=True, wait_seconds=wait_seconds, memory_limit=memory_limit) as con:
         committed = scalar(
             con,
             "select count(*) from marts.kpi_daily where snapshot_date = $d",

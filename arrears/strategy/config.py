@@ -13,9 +13,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from arrears.config import DpdRange, read_mapping, validated
 from arrears.contract import CHANNELS, HOLD_KINDS, LOAN_STATUSES
 from arrears.errors import ConfigError
 
@@ -24,40 +24,11 @@ STAGES: tuple[str, ...] = ("LEGAL", "RECOVERY", "VISIT", "LETTER", "CALL", "REMI
 PROFILES: tuple[str, ...] = ("cn", "us")
 CHAMPION = "champion"
 
-_RANGE = re.compile(r"^\s*(\d+)\s*(?:(-)\s*(\d+)|(\+))?\s*$")
 _WINDOW = re.compile(r"^\s*([01]\d|2[0-3]):([0-5]\d)\s*-\s*([01]\d|2[0-4]):([0-5]\d)\s*$")
 
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class DpdRange(_Model):
-    """Inclusive days-past-due range; `max_dpd` None means no upper end ("91+")."""
-
-    min_dpd: int
-    max_dpd: int | None
-
-    @classmethod
-    def parse(cls, text: object) -> DpdRange:
-        if isinstance(text, bool):
-            raise ValueError(f"{text!r} is not a dpd range (write 8-30, 91+ or 0)")
-        if isinstance(text, int):
-            text = str(text)
-        if not isinstance(text, str) or not (m := _RANGE.match(text)):
-            raise ValueError(f"{text!r} is not a dpd range (write 8-30, 91+ or 0)")
-        low = int(m.group(1))
-        if m.group(4):
-            return cls(min_dpd=low, max_dpd=None)
-        high = int(m.group(3)) if m.group(2) else low
-        if high < low:
-            raise ValueError(f"{text.strip()} is empty")
-        return cls(min_dpd=low, max_dpd=high)
-
-    def __str__(self) -> str:
-        if self.max_dpd is None:
-            return f"{self.min_dpd}+"
-        return f"{self.min_dpd}-{self.max_dpd}"
 
 
 class ChannelRule(_Model):
@@ -349,18 +320,6 @@ def _merge(base: Any, override: Any) -> Any:
     return merged
 
 
-def _where(exc: ValidationError, prefix: tuple[str, ...] = ()) -> str:
-    problems = []
-    for error in exc.errors():
-        loc = [str(p) for p in (*prefix, *error["loc"]) if p != "[key]"]
-        message = error["msg"].removeprefix("Value error, ")
-        if error["type"] == "extra_forbidden":
-            message = f"unknown field {loc[-1]!r}"
-            loc = loc[:-1]
-        problems.append(f"{'.'.join(loc) or '(top)'}: {message}")
-    return "; ".join(problems)
-
-
 class _StageTable(BaseModel):
     model_config = ConfigDict(extra="forbid")
     stages: dict[str, StageRule]
@@ -375,20 +334,10 @@ def load_strategy(path: Path, profile: str) -> Strategy:
     """Read, validate and return the strategy at `path` with compliance profile `profile`."""
     path = Path(path)
     name = path.name
-    try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the strategy ({exc.strerror})") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{name}: not valid YAML: {exc}") from None
-    if not isinstance(document, dict):
-        raise ConfigError(f"{name}: a strategy is a mapping with version, stages, holds, ...")
-    try:
-        strategy = Strategy(
-            **{k: v for k, v in document.items() if k not in ("profile", "variant_stages")}
-        )
-    except ValidationError as exc:
-        raise ConfigError(f"{name}: {_where(exc)}") from None
+    document = read_mapping(path, "strategy")
+    # Problems are named at the parent of an unknown field: `stages.CALL: unknown field 'colour'`.
+    fields = {k: v for k, v in document.items() if k not in ("profile", "variant_stages")}
+    strategy = validated(Strategy, fields, path, unknown_at_parent=True)
     if {"profile", "variant_stages"} & set(document):
         raise ConfigError(f"{name}: profile and variant_stages are not fields of a strategy file")
     if profile not in strategy.profiles:
@@ -398,9 +347,9 @@ def load_strategy(path: Path, profile: str) -> Strategy:
     variant_stages: dict[str, dict[str, StageRule]] = {}
     for variant, spec in strategy.champion_challenger.variants.items():
         merged = _merge(document["stages"], spec.stages)
-        try:
-            variant_stages[variant] = _StageTable(stages=merged).stages
-        except ValidationError as exc:
-            prefix = ("champion_challenger", "variants", variant)
-            raise ConfigError(f"{name}: {_where(exc, prefix)}") from None
+        within = ("champion_challenger", "variants", variant)
+        table = validated(
+            _StageTable, {"stages": merged}, path, within=within, unknown_at_parent=True
+        )
+        variant_stages[variant] = table.stages
     return strategy.model_copy(update={"profile": profile, "variant_stages": variant_stages})
