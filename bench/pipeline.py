@@ -115,7 +115,7 @@ def run_day(settings, snapshot_date: date, sampler: RssSampler | None) -> dict[s
 
     def on_warehouse(fn):
         def call() -> int:
-            with warehouse.opened(settings.warehouse) as con:
+            with settings.open_warehouse() as con:
                 return fn(con)
 
         return call
@@ -207,7 +207,7 @@ def run_day(settings, snapshot_date: date, sampler: RssSampler | None) -> dict[s
             f"peak {result['peak_rss'] / 2**20:7.0f} MiB",
             flush=True,
         )
-    with warehouse.opened(settings.warehouse) as con:
+    with settings.open_warehouse() as con:
         con.execute("drop schema if exists floor cascade")
     shutil.rmtree(floor_outbox, ignore_errors=True)
     return results
@@ -271,14 +271,14 @@ def profile_models(settings, snapshot_date: date) -> dict:
 
     Runs after the timed day, on the work.* tables it left: the same inputs the steps saw.
     """
-    from arrears import aging, registry, sqlfiles, warehouse
+    from arrears import aging, registry, sqlfiles
     from arrears.strategy import engine, load_strategy
 
     config = aging.load_aging_config(settings.aging)
     strategy = load_strategy(settings.strategy, settings.profile)
     timings: dict[str, float] = {}
     queries: dict[str, tuple[str, dict]] = {}
-    with warehouse.opened(settings.warehouse) as con:
+    with settings.open_warehouse() as con:
         aging.register_config(con, config)
         engine.write_config_tables(con, strategy)
         params = {

@@ -6,7 +6,7 @@ from datetime import date
 
 from prefect import get_run_logger, task
 
-from arrears import state, warehouse
+from arrears import state
 from arrears.settings import Settings
 
 
@@ -14,7 +14,7 @@ from arrears.settings import Settings
 def carry_state(snapshot_date: date, settings: Settings) -> dict[str, int]:
     """work.<state> for D from the previous night's version and the run's results."""
     logger = get_run_logger()
-    with warehouse.opened(settings.warehouse) as con:
+    with settings.open_warehouse() as con:
         previous = state.previous_snapshot(con, snapshot_date)
         counts = state.build(con, snapshot_date, previous)
     logger.info(
