@@ -114,7 +114,9 @@ def register_config(con: duckdb.DuckDBPyConnection, config: AgingConfig) -> None
         "rank integer not null, min_dpd integer not null, max_dpd integer)"
     )
     # product null = the default table, used by every product without an override.
-    rows = [(None, *row) for row in ranks(config.loan_class.default)]
+    rows: list[tuple[str | None, str, int, int, int | None]] = [
+        (None, *row) for row in ranks(config.loan_class.default)
+    ]
     for product, table in sorted(config.loan_class.overrides.items()):
         rows += [(product, *row) for row in ranks(table)]
     con.executemany("insert into work.cfg_loan_classes values (?, ?, ?, ?, ?)", rows)

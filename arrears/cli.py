@@ -221,7 +221,7 @@ def _generate(
             days,
             loans,
             seed=seed,
-            fmt=fmt,
+            fmt="parquet" if fmt == "parquet" else "csv",
             progress=progress,
             skip_optional_every=skip_every,
         )

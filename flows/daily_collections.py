@@ -57,7 +57,7 @@ def daily_collections(
     with warehouse.run_lock(settings.warehouse, settings.lock_timeout_seconds, holder):
         start_run(run_id, snapshot_date, flow_run.id, settings)
         faults.checkpoint("flow:after-start")
-        inputs: dict[str, object] | None = None
+        inputs: dict[str, dict] | None = None
         try:
             preload.start()  # GX loads while ingest reads the files
             landed = ingest_landing(snapshot_date, settings, run_id)

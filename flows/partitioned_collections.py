@@ -62,6 +62,8 @@ def age_and_decide(
 ) -> tuple[dict[str, int], dict[str, int]]:
     """The age and decide steps of one snapshot, partitioned; returns their row counts."""
     partitioned = age_and_decide_partitioned.with_options(
-        task_runner=runner or task_runner(settings)
+        # prefect-dask's runner is a TaskRunner of its own future type, which Prefect's
+        # annotation (TaskRunner[PrefectFuture]) does not admit
+        task_runner=runner or task_runner(settings)  # type: ignore[arg-type]
     )
     return partitioned(snapshot_date, settings)

@@ -127,7 +127,7 @@ def _build_book(seed: int, start_day: int, loans: int, days: int) -> Book:
     The starting book is drawn in fixed-size blocks (independent of the machine) so that the
     blocks can be drawn on several threads; numpy releases the GIL in its array loops.
     """
-    jobs = [
+    jobs: list[tuple[np.random.Generator, int, int | None]] = [
         (_rng(seed, start_day, 0, b), min(BLOCK_LOANS, loans - lo), None)
         for b, lo in enumerate(range(0, loans, BLOCK_LOANS))
     ]

@@ -247,7 +247,8 @@ def _install_rows() -> None:
             runtime_configuration=runtime_configuration,
         )
 
-    gx_dependencies = UnexpectedRowsQueryRowCount._get_evaluation_dependencies.__func__
+    # The classmethod's function, called with our class below (GX internals: see module doc).
+    gx_dependencies = UnexpectedRowsQueryRowCount._get_evaluation_dependencies.__func__  # type: ignore[attr-defined]
 
     def dependencies(
         cls: Any,
@@ -270,7 +271,7 @@ def _install_rows() -> None:
                 setattr(function, attribute, getattr(original, attribute))
     providers[ROWS_METRIC][_SQL_ENGINE] = (rows_class, rows)
     providers[COUNT_METRIC][_SQL_ENGINE] = (count_class, count)
-    UnexpectedRowsQueryRowCount._get_evaluation_dependencies = classmethod(dependencies)
+    UnexpectedRowsQueryRowCount._get_evaluation_dependencies = classmethod(dependencies)  # type: ignore[method-assign,assignment]
     _PATCHED.update({ROWS_METRIC: rows, COUNT_METRIC: count})
 
 

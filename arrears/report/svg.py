@@ -113,7 +113,7 @@ def stacked_bars(
     every = max(1, math.ceil(n / 16))
     for i, category in enumerate(categories):
         x = left + slot * i + (slot - bar_w) / 2
-        base = top + plot_h
+        base = float(top + plot_h)
         for s in series:
             value = s.values[i]
             if value:

@@ -7,6 +7,7 @@ turns the strategy into small configuration tables in work.strategy_* and into b
 from __future__ import annotations
 
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
 import duckdb
@@ -83,7 +84,7 @@ def variant_buckets(strategy: Strategy) -> list[tuple[str, int, int]]:
     """Each challenger's [from, to) range of hash buckets; the champion gets what is left."""
     ranges = []
     start = 0
-    cumulative = 0
+    cumulative = Decimal(0)
     for name, variant in strategy.champion_challenger.variants.items():
         cumulative += variant.share
         end = int(cumulative * HASH_BUCKETS)
