@@ -13,7 +13,7 @@ import duckdb
 from arrears import faults, warehouse
 from arrears.contract import DATASETS
 from arrears.runs import action_date_for
-from arrears.state import DEFAULT_KEEP_NIGHTS, LEDGER_MODELS, STATE_MODELS, prune
+from arrears.state import DEFAULT_KEEP_NIGHTS, STATE_MODELS, prune
 
 # (table, partition column, which date) for every result a run may produce.
 PARTITIONS: tuple[tuple[str, str, str], ...] = (
@@ -25,8 +25,12 @@ PARTITIONS: tuple[tuple[str, str, str], ...] = (
     ("marts.collection_actions", "action_date", "action"),
     ("marts.suppressed_actions", "action_date", "action"),
     ("marts.kpi_variants", "snapshot_date", "snapshot"),
-    *((f"marts.{name}", "snapshot_date", "snapshot") for name in (*STATE_MODELS, *LEDGER_MODELS)),
+    *((f"marts.{name}", "snapshot_date", "snapshot") for name in STATE_MODELS),
+    ("marts.contact_history", "snapshot_date", "snapshot"),
 )
+# A table filled from a work table of another name: the ledger of contact events takes the
+# events landed with D (ingest has dropped those already landed with another date).
+SOURCES = {"marts.contact_history": "contact_events"}
 
 
 def _work_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
@@ -48,7 +52,7 @@ def commit(
     counts: dict[str, int] = {}
     with warehouse.transaction(con):
         for table, column, which in PARTITIONS:
-            name = table.split(".", 1)[1]
+            name = SOURCES.get(table, table.split(".", 1)[1])
             if name not in present:
                 continue
             counts[table] = warehouse.replace_partition(

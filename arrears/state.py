@@ -28,8 +28,6 @@ STATE_MODELS = (
     "contact_state",
     "loan_action_state",
 )
-# The ledger of contact events: each event once, partitioned by the night it landed; not pruned.
-LEDGER_MODELS = ("contact_history",)
 DEFAULT_KEEP_NIGHTS = 7
 
 
@@ -123,8 +121,7 @@ def check(con: duckdb.DuckDBPyConnection, snapshot_date: date) -> date | None:
 def build(
     con: duckdb.DuckDBPyConnection, snapshot_date: date, previous: date | None
 ) -> dict[str, int]:
-    """work.<state> for tonight from the previous version and tonight's results in work.*,
-    and tonight's rows of the contact-event ledger."""
+    """work.<state> for tonight from the previous version and tonight's results in work.*."""
     from arrears.aging import AGE_MODELS
     from arrears.strategy.engine import OUTPUTS as DECIDE_MODELS
 
@@ -133,7 +130,7 @@ def build(
         raise StateError(f"the state of {snapshot_date} must follow {previous}")
     return registry.build(
         con,
-        (*STATE_MODELS, *LEDGER_MODELS),
+        STATE_MODELS,
         params,
         given=(*AGE_MODELS, *DECIDE_MODELS),
         keep_scratch=False,
@@ -243,27 +240,38 @@ def fold(
     a one-off cost proportional to the history, for upgrades and for repairs. Relations of
     work.* that the fold uses are set aside and put back.
     """
+
+    nights = committed_snapshots(con, through)
+    for name in STATE_MODELS:
+        con.execute(f"delete from marts.{name}")
+    for night in nights:
+        fold_night(con, night, keep_nights)
+        if on_night is not None:
+            on_night(night, len(nights))
+    return len(nights)
+
+
+def fold_night(
+    con: duckdb.DuckDBPyConnection, night: date, keep_nights: int = DEFAULT_KEEP_NIGHTS
+) -> None:
+    """Tonight's state version from what the committed night left in the marts, inside the
+    caller's transaction. For tools that commit some marts only (the aging of the real-data
+    converter): the night's missing results read as empty."""
     from arrears.aging import AGE_MODELS
     from arrears.strategy.engine import OUTPUTS as DECIDE_MODELS
 
     given = (*AGE_MODELS, *DECIDE_MODELS)
     touched = {*_STAGED, *(m.name for m in registry.plan(STATE_MODELS, given=given))}
-    nights = committed_snapshots(con, through)
     aside = _set_aside(con, touched)
+    _stage_night(con, night)
+    params = {"snapshot_date": night, **previous_dates(con, night)}
+    registry.build(con, STATE_MODELS, params, given=given, keep_scratch=False)
     for name in STATE_MODELS:
-        con.execute(f"delete from marts.{name}")
-    for night in nights:
-        _stage_night(con, night)
-        params = {"snapshot_date": night, **previous_dates(con, night)}
-        registry.build(con, STATE_MODELS, params, given=given, keep_scratch=False)
-        for name in STATE_MODELS:
-            con.execute(f"insert into marts.{name} by name select * from work.{name}")
-        prune(con, night, keep_nights)
-        if on_night is not None:
-            on_night(night, len(nights))
+        con.execute(f"delete from marts.{name} where snapshot_date = $d", {"d": night})
+        con.execute(f"insert into marts.{name} by name select * from work.{name}")
+    prune(con, night, keep_nights)
     for name in sorted(touched):
         con.execute(f"drop table if exists work.{name}")
         con.execute(f"drop view if exists work.{name}")
     for kind, name in aside:
         con.execute(f"alter {kind} work.{name}__aside rename to {name}")
-    return len(nights)

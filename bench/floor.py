@@ -368,7 +368,7 @@ COMMITTED = (
     "contact_state",
     "loan_action_state",
     "arrangement_state",
-    "contact_history",
+    "contact_events",
 )
 
 

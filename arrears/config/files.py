@@ -12,7 +12,6 @@ from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
-from pydantic_core import ErrorDetails
 
 from arrears.errors import ConfigError
 
@@ -63,7 +62,7 @@ def load_config(path: Path | str, model: type[Model], *, what: str) -> Model:
     return validated(model, read_mapping(path, what), path)
 
 
-def _problem(error: ErrorDetails, within: tuple[str, ...], unknown_at_parent: bool) -> str:
+def _problem(error: Mapping[str, Any], within: tuple[str, ...], unknown_at_parent: bool) -> str:
     # "[key]" marks a dict key that failed validation; the place is the key itself.
     place = [str(part) for part in (*within, *error["loc"]) if part != "[key]"]
     if error["type"] == "extra_forbidden":

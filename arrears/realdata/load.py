@@ -12,7 +12,7 @@ from pathlib import Path
 
 import duckdb
 
-from arrears import warehouse
+from arrears import state, warehouse
 from arrears.aging import AgingConfig, build_aging
 from arrears.contract import DATASETS
 
@@ -34,12 +34,14 @@ def load_landing(con: duckdb.DuckDBPyConnection, folder: Path, snapshot_date: da
 
 
 def commit_aging(con: duckdb.DuckDBPyConnection, snapshot_date: date) -> None:
-    """Replace partition D of the aging marts by work.*, all or nothing."""
+    """Replace partition D of the aging marts by work.*, and carry the state the next night
+    reads (arrears.state), all or nothing."""
     with warehouse.transaction(con):
         for table in ("loan_aging", "kpi_daily", "roll_rates"):
             warehouse.replace_partition(
                 con, f"marts.{table}", f"work.{table}", "snapshot_date", snapshot_date
             )
+        state.fold_night(con, snapshot_date)
 
 
 def age_landing(
