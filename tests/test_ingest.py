@@ -12,6 +12,7 @@ import pytest
 from arrears import commit, ingest, warehouse
 from arrears.contract import Column
 from arrears.errors import InputRejected
+from arrears.ingest import acceptance, careful_reader
 
 D = date(2025, 6, 30)
 
@@ -469,7 +470,7 @@ TRICKY = {
 def test_both_paths_accept_exactly_the_same_values(tmp_path, kind):
     """A clean file takes the typed pass, a suspect one the row-by-row checks: the result of
     a value must not depend on which of the two read it."""
-    column = Column("x", kind)
+    rule = acceptance.rule_of(Column("x", kind))
     path = tmp_path / "values.csv"
     path.write_text("n,x\n" + "".join(f'{i},"{v}"\n' for i, v in enumerate(TRICKY[kind])))
     con = duckdb.connect()
@@ -479,17 +480,15 @@ def test_both_paths_accept_exactly_the_same_values(tmp_path, kind):
         {"p": str(path)},
     )
     careful = dict(
-        con.execute(
-            f"select cast(n as integer), {ingest._parsed(column, 'x')} from staged"
-        ).fetchall()
+        con.execute(f"select cast(n as integer), {rule.parsed('x')} from staged").fetchall()
     )
     for i, value in enumerate(TRICKY[kind]):
         one = tmp_path / f"value{i}.csv"
         one.write_text(f'n,x\n{i},"{value}"\n')
-        columns = f"'n': 'INTEGER', 'x': '{ingest._READ_AS[kind]}'"
+        columns = f"'n': 'INTEGER', 'x': '{rule.read_as}'"
         try:
             fast = con.execute(
-                f"select {ingest._checked(column, 'x')} from {ingest.typed_reader('$p', columns)}",
+                f"select {rule.checked('x', 'x')} from {ingest.typed_reader('$p', columns)}",
                 {"p": str(one)},
             ).fetchall()[0][0]
         except duckdb.Error:
@@ -503,13 +502,13 @@ def test_both_paths_accept_exactly_the_same_values(tmp_path, kind):
 def careful_reads(monkeypatch):
     """The files that went through the row-by-row checks."""
     read: list[str] = []
-    stage = ingest._stage_csv
+    stage = careful_reader.stage_csv
 
     def spy(con, original, readable, table):
         read.append(Path(original).name)
         return stage(con, original, readable, table)
 
-    monkeypatch.setattr(ingest, "_stage_csv", spy)
+    monkeypatch.setattr(careful_reader, "stage_csv", spy)
     return read
 
 
