@@ -1,6 +1,6 @@
 """Shared helpers for the suites: every expectation carries its rule name in `meta`.
 
-meta keys read by arrears.quality.runner:
+meta keys read by arrears.quality.validator:
   rule           short, stable name recorded in quality.quarantine and quality.runs
   value          column (or SQL expression over the batch) recorded as the offending value;
                  left out when the value is personal data

@@ -2,7 +2,7 @@
 
 The SQL that finds the offending rows is derived from the expectation's own configuration
 (column, set, bounds, regex, or its unexpected_rows_query), so GX decides *whether* a rule
-failed and the same rule, run in DuckDB, says *which* rows; the runner cross-checks the counts.
+failed and the same rule, run in DuckDB, says *which* rows; the validator cross-checks the counts.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from typing import Any
 
 import duckdb
 
+from arrears import sqlfiles
 from arrears.contract import DATASETS
 
 PENDING = "_quality_pending"
@@ -103,8 +104,8 @@ def value_sql(dataset: str, value: str | None, alias: str = "q") -> str:
 
 
 def bind(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any]) -> Any:
-    """Execute binding only the $parameters the statement uses."""
-    return con.execute(sql, {k: v for k, v in params.items() if f"${k}" in sql})
+    """Execute binding exactly the $parameters the statement uses."""
+    return con.execute(sql, sqlfiles.bind(sql, params, where="quality check"))
 
 
 def create_pending(con: duckdb.DuckDBPyConnection) -> None:
