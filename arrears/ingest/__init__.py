@@ -12,9 +12,10 @@ the count and the first offending rows; nothing reaches `raw` or `marts` from a 
 failed here. Both paths take their SQL from one rule per contract type (acceptance), so which
 one ran never changes the result. Parquet files always take the careful path.
 
-Modules: landing (where the files are, checksums), header, transcoding (GB18030 and other
-encodings), acceptance, fast_reader, careful_reader, carry_forward (datasets without a file,
-events seen before), loading (the folder, dataset by dataset), summary (what ingest reports).
+Modules: landing (where the files are, what one read of their bytes tells), header (names
+matched to the contract), transcoding (GB18030 and other encodings), acceptance, fast_reader,
+careful_reader, carry_forward (datasets without a file, events seen before), loading (the
+folder, dataset by dataset), summary (what ingest reports).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from __future__ import annotations
 import logging
 
 from arrears.ingest.acceptance import typed_reader
-from arrears.ingest.landing import find_file, landing_folder, sha256_file
+from arrears.ingest.landing import FileScan, find_file, landing_folder, scan_file
 from arrears.ingest.loading import ingest, load_file
 from arrears.ingest.summary import IngestSummary, LandedFile
 
@@ -30,6 +31,7 @@ from arrears.ingest.summary import IngestSummary, LandedFile
 log = logging.getLogger(__name__)
 
 __all__ = [
+    "FileScan",
     "IngestSummary",
     "LandedFile",
     "find_file",
@@ -37,6 +39,6 @@ __all__ = [
     "landing_folder",
     "load_file",
     "log",
-    "sha256_file",
+    "scan_file",
     "typed_reader",
 ]

@@ -18,7 +18,8 @@ from arrears import warehouse
 from arrears.contract import Column, Dataset
 from arrears.errors import InputRejected
 from arrears.ingest.acceptance import quote, rule_of, typed_select
-from arrears.ingest.header import check_header
+from arrears.ingest.header import check_header, contract_names
+from arrears.personal import WITHHELD, unquoted
 
 EXAMPLES = 5
 _FLOAT_TYPES = {"FLOAT", "DOUBLE", "REAL"}
@@ -42,6 +43,11 @@ def load_staged(
     """
     table = staged_table(dataset)
     ignored = check_header(dataset, path, header, warn=not warned)
+    names = contract_names(dataset, header)
+    for found, name in zip(header, names, strict=True):
+        if found != name:
+            con.execute(f"alter table {table} rename column {quote(found)} to {quote(name)}")
+    header = names
     rows = warehouse.count(con, table)
     check_not_empty(dataset, path, rows)
     _check_values(con, dataset, path, table, header)
@@ -57,7 +63,7 @@ def check_not_empty(dataset: Dataset, path: Path, rows: int) -> None:
 
 
 def stage_csv(
-    con: duckdb.DuckDBPyConnection, original: Path, readable: Path, table: str
+    con: duckdb.DuckDBPyConnection, dataset: Dataset, original: Path, readable: Path, table: str
 ) -> list[str]:
     try:
         con.execute(
@@ -68,11 +74,11 @@ def stage_csv(
             {"path": str(readable)},
         )
     except duckdb.Error as exc:
-        raise _csv_error(original, exc) from None
+        raise _csv_error(dataset, original, exc) from None
     return _columns(con, table)
 
 
-def _csv_error(path: Path, exc: duckdb.Error) -> InputRejected:
+def _csv_error(dataset: Dataset, path: Path, exc: duckdb.Error) -> InputRejected:
     message = str(exc)
     if "Invalid unicode" in message or "not utf-8" in message:
         return InputRejected(
@@ -82,7 +88,13 @@ def _csv_error(path: Path, exc: duckdb.Error) -> InputRejected:
             hint="if the file is GB18030/GBK, set ARREARS_ENCODING=gb18030 or "
             'ARREARS_DATASET_ENCODINGS=\'{"<dataset>": "gb18030"}\'',
         )
-    first = [line.strip() for line in message.splitlines() if line.strip()][:3]
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    if not dataset.holds_personal_data:
+        first = lines[:3]
+    else:
+        # DuckDB quotes the offending line and values: only where it is, not what it holds.
+        where = (line for line in lines if not line.startswith("Original Line"))
+        first = [unquoted(line) for line in where][:2]
     return InputRejected(
         str(path),
         "malformed CSV (truncated row, wrong number of columns or bad quoting)",
@@ -102,13 +114,13 @@ def stage_parquet(
         ).fetchall()
     except duckdb.Error as exc:
         raise InputRejected(str(path), f"unreadable Parquet file: {exc}", 1) from None
-    types = {name.strip(): str(kind).upper() for name, kind in schema}
+    names = contract_names(dataset, [name for name, _ in schema])
     floats = [
-        f"{name} ({kind})"
-        for name, kind in types.items()
+        f"{name} ({str(kind).upper()})"
+        for name, (_, kind) in zip(names, schema, strict=True)
         if name in dataset.column_names
         and dataset.column(name).type == "decimal"
-        and kind in _FLOAT_TYPES
+        and str(kind).upper() in _FLOAT_TYPES
     ]
     if floats:
         raise InputRejected(
@@ -116,6 +128,7 @@ def stage_parquet(
             "amounts stored as floating point: " + ", ".join(floats),
             len(floats),
             hint="write amounts as DECIMAL(18,2) or text with two decimals",
+            unit="column",
         )
     # Everything as text, so Parquet and CSV go through the same checks and casts.
     select = ", ".join(
@@ -164,17 +177,36 @@ def _check_values(
     for (column, refusal, predicate), bad_count in zip(checks, counts, strict=True):
         if not bad_count:
             continue
-        # Personal values never go into messages or logs: show the row's key instead.
-        shown = "'<personal data withheld>'" if column.personal else f"{quote(column.name)}"
-        rows = con.execute(
-            f"select {_key_expr(dataset)}, {shown} from {table} where {predicate} limit {EXAMPLES}"
-        ).fetchall()
         raise InputRejected(
             str(path),
             f"column {column.name}: {refusal}",
             int(bad_count),
-            examples=[f"key {key or '<empty>'}: {value!r}" for key, value in rows],
+            examples=_examples(con, dataset, column, table, predicate),
         )
+
+
+def _examples(
+    con: duckdb.DuckDBPyConnection, dataset: Dataset, column: Column, table: str, predicate: str
+) -> list[str]:
+    """The first offending rows, by key, with the value where it may be shown.
+
+    Values of personal columns, and of any column of a dataset holding personal data, are
+    withheld; when the offending column is that dataset's key, the rows are named by their
+    position in the file (the key is the value).
+    """
+    if not dataset.may_show(column.name) or column.personal:
+        value = f"'{WITHHELD}'"
+    else:
+        value = quote(column.name)
+    if column.name in dataset.key and dataset.holds_personal_data:
+        rows = con.execute(
+            f"select rowid + 1 from {table} where {predicate} order by rowid limit {EXAMPLES}"
+        ).fetchall()
+        return [f"data row {n}: '{WITHHELD}'" for (n,) in rows]
+    rows = con.execute(
+        f"select {_key_expr(dataset)}, {value} from {table} where {predicate} limit {EXAMPLES}"
+    ).fetchall()
+    return [f"key {key or '<empty>'}: {shown!r}" for key, shown in rows]
 
 
 def _check_keys(con: duckdb.DuckDBPyConnection, dataset: Dataset, path: Path, table: str) -> None:

@@ -1,12 +1,15 @@
-"""Where a snapshot date's files are, which file holds each dataset, and its checksum."""
+"""Where a snapshot date's files are, which file holds each dataset, and what one read of its
+bytes tells: the checksum, and whether a control character is anywhere in it."""
 
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 from arrears.errors import InputRejected
+from arrears.ingest.acceptance import control_bytes_in
 
 CHUNK = 1 << 20
 
@@ -27,9 +30,19 @@ def find_file(folder: Path, dataset: str) -> Path | None:
     return found[0] if found else None
 
 
-def sha256_file(path: Path) -> str:
+@dataclass(frozen=True)
+class FileScan:
+    sha256: str
+    # A control character refused in text is somewhere in the file (acceptance.control_bytes_in).
+    control_bytes: bool
+
+
+def scan_file(path: Path) -> FileScan:
+    """One read of the file: its checksum, and whether any byte is a refused control character."""
     digest = hashlib.sha256()
+    control = False
     with open(path, "rb") as fh:
         while chunk := fh.read(CHUNK):
             digest.update(chunk)
-    return digest.hexdigest()
+            control = control or control_bytes_in(chunk)
+    return FileScan(digest.hexdigest(), control)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
@@ -15,8 +16,8 @@ from arrears.errors import InputRejected
 from arrears.ingest import careful_reader
 from arrears.ingest.carry_forward import absent_dataset, drop_seen_events
 from arrears.ingest.fast_reader import load_fast
-from arrears.ingest.header import check_header, csv_header
-from arrears.ingest.landing import find_file, landing_folder, sha256_file
+from arrears.ingest.header import check_header, contract_names, csv_header
+from arrears.ingest.landing import FileScan, find_file, landing_folder, scan_file
 from arrears.ingest.summary import IngestSummary, LandedFile
 from arrears.ingest.transcoding import utf8_copy
 
@@ -64,9 +65,10 @@ def load_file(
     """Check one landing file and insert it, typed, into `work.<dataset>`."""
     if path.stat().st_size == 0:
         raise InputRejected(str(path), "file is empty (no header row)", 0)
-    # The file is hashed on a second thread while DuckDB reads it (both release the GIL).
+    # The file's bytes are read on a second thread while DuckDB parses it (hashing and DuckDB
+    # release the GIL).
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sha256") as pool:
-        digest = pool.submit(sha256_file, path)
+        scan = pool.submit(scan_file, path)
         if path.suffix == ".parquet":
             table = careful_reader.staged_table(dataset)
             header = careful_reader.stage_parquet(con, dataset, path, table)
@@ -74,9 +76,9 @@ def load_file(
             used_encoding = None
         else:
             with utf8_copy(path, encoding) as readable:
-                rows, ignored = _load_csv(con, dataset, path, readable, snapshot_date)
+                rows, ignored = _load_csv(con, dataset, path, readable, snapshot_date, scan.result)
             used_encoding = encoding
-        sha256 = digest.result()
+        sha256 = scan.result().sha256
     log.info("%s: %d rows from %s", dataset.name, rows, path.name)
     return LandedFile(dataset.name, str(path), sha256, rows, used_encoding, ignored_columns=ignored)
 
@@ -87,17 +89,19 @@ def _load_csv(
     original: Path,
     readable: Path,
     snapshot_date: date,
+    scanned: Callable[[], FileScan],
 ) -> tuple[int, list[str]]:
     """The fast pass when the header can be read and the file is clean, else the careful one."""
     header = csv_header(readable)
     warned = header is not None
     if header is not None:
         ignored = check_header(dataset, original, header)
-        rows = load_fast(con, dataset, readable, header, snapshot_date)
+        names = contract_names(dataset, header)
+        rows = load_fast(con, dataset, readable, names, snapshot_date, scanned)
         if rows is not None:
             careful_reader.check_not_empty(dataset, original, rows)
             return rows, ignored
         con.execute(warehouse.work_table_ddl(dataset.name))
     table = careful_reader.staged_table(dataset)
-    header = careful_reader.stage_csv(con, original, readable, table)
+    header = careful_reader.stage_csv(con, dataset, original, readable, table)
     return careful_reader.load_staged(con, dataset, original, header, snapshot_date, warned=warned)

@@ -8,6 +8,7 @@ from datetime import date
 
 import duckdb
 
+from arrears.personal import mask
 from arrears.quality import quarantine as q
 from arrears.quality.config import QualityConfig
 from arrears.quality.report import Outcome, SuiteResult
@@ -54,7 +55,7 @@ def cross_day_suites(
                     None,
                     success,
                     0 if success else count,
-                    tuple(examples or ()),
+                    tuple(mask(str(e)) for e in examples or ()),
                     row_level=False,
                 )
             )

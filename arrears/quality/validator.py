@@ -14,6 +14,7 @@ from typing import Any
 import duckdb
 
 from arrears.contract import DATASETS
+from arrears.personal import mask, unquoted
 from arrears.quality import quarantine as q
 from arrears.quality.report import Outcome, SuiteResult
 from arrears.settings import Settings
@@ -132,6 +133,9 @@ def _outcome(
     gx_count = _gx_unexpected_count(result)
     # GX could not evaluate the rule: never treat that as a pass.
     error = _gx_error(result.exception_info)
+    if error is not None and dataset in DATASETS and DATASETS[dataset].holds_personal_data:
+        # The engine's message may quote the data; of personal data, only where it failed.
+        error = unquoted(error)
     if result.success and error is None:
         return Outcome(rule, config.type, column, True, 0)
     if error is not None or meta.get("dataset_level") or config.type not in q.ROW_LEVEL_TYPES:
@@ -163,7 +167,7 @@ def _gx_error(info: Any) -> str | None:
     entries = [info] if "raised_exception" in info else list(info.values())
     for entry in entries:
         if isinstance(entry, dict) and entry.get("raised_exception"):
-            return str(entry.get("exception_message") or "expectation raised")[:300]
+            return mask(str(entry.get("exception_message") or "expectation raised")[:300])
     return None
 
 
