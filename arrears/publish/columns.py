@@ -96,6 +96,7 @@ def check_personal_columns(channel: str, columns: Iterable[str]) -> None:
             len(extra),
             extra,
             hint=f"{name.upper()} may carry only: {', '.join(allowed) or 'none'}",
+            unit="column",
         )
 
 

@@ -29,6 +29,10 @@ ALLOWED_PERSONAL_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 
 
+# The outcomes below count columns, not rows.
+COLUMN_CHECKS = frozenset({"table_columns", "outbox_columns"})
+
+
 def personal_column_outcomes(
     con: duckdb.DuckDBPyConnection, outbox_columns: Mapping[str, Iterable[str]] | None
 ) -> list[Outcome]:

@@ -25,7 +25,7 @@ from arrears.quality import quarantine as q
 from arrears.quality.across_days import SEVERITIES, cross_day_suites
 from arrears.quality.config import QualityConfig
 from arrears.quality.persistence import record_runs
-from arrears.quality.personal_data import personal_column_outcomes
+from arrears.quality.personal_data import COLUMN_CHECKS, personal_column_outcomes
 from arrears.quality.rejection import dataset_failure, over_limit, warnings_of
 from arrears.quality.report import ValidationReport
 from arrears.quality.validator import Validator, empty_suite
@@ -152,6 +152,7 @@ def validate_actions(
             first.unexpected_count,
             first.examples,
             hint="nothing was published" + others,
+            unit="column" if first.expectation_type in COLUMN_CHECKS else "row",
         )
     return report
 
