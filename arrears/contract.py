@@ -87,6 +87,16 @@ class Dataset:
     def column_names(self) -> list[str]:
         return [c.name for c in self.columns]
 
+    @property
+    def holds_personal_data(self) -> bool:
+        return any(c.personal for c in self.columns)
+
+    def may_show(self, column: str) -> bool:
+        """Whether values of `column` may appear in a message, a log line or an ops/quality
+        table. A dataset holding personal data shows none but its key: with two headers
+        swapped, any of its columns can hold a phone number; the key and the rule suffice."""
+        return column in self.key or not self.holds_personal_data
+
 
 LOANS = Dataset(
     name="loans",

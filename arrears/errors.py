@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from arrears.personal import mask
+
 
 class ArrearsError(Exception):
     """Any failure the pipeline explains itself; exit code 1 unless a subclass says otherwise."""
@@ -20,8 +22,10 @@ class ConfigError(ArrearsError):
 class InputRejected(ArrearsError):
     """Landing data refused by validation (exit 3): nothing was published or replaced.
 
-    The message names the file, the rule and the count, then shows the first offending rows,
-    so an operator can fix the source without opening the warehouse.
+    The message names the file, the rule and the count (of rows, or of columns for a header),
+    then shows the first offending rows by key, so an operator can fix the source without
+    opening the warehouse. Whatever in the examples looks like a phone number or an id number
+    is masked: the key and the rule suffice.
     """
 
     exit_code = 3
@@ -33,16 +37,18 @@ class InputRejected(ArrearsError):
         count: int,
         examples: Sequence[str] = (),
         hint: str = "",
+        unit: str = "row",
     ) -> None:
         self.file = file
         self.rule = rule
         self.count = count
-        self.examples = list(examples)
+        self.examples = [mask(example) for example in examples]
         self.hint = hint
+        self.unit = unit
         super().__init__(self.render())
 
     def render(self) -> str:
-        noun = "row" if self.count == 1 else "rows"
+        noun = self.unit if self.count == 1 else f"{self.unit}s"
         lines = [f"{self.file}: {self.rule} ({self.count} {noun})"]
         lines += [f"    {example}" for example in self.examples]
         if self.hint:

@@ -99,17 +99,17 @@ def run_day(settings, snapshot_date: date, sampler: RssSampler | None) -> dict[s
 
     from arrears import commit, ingest, state, warehouse
     from arrears.aging import build_aging, load_aging_config
+    from arrears.contract import CHANNELS
     from arrears.publish import channel_columns, publish_outbox
     from arrears.quality import validate_actions, validate_landed
     from arrears.report.kpis import build_kpi_variants
     from arrears.strategy import decide, load_strategy
-    from tasks.quality import OUTBOX_CHANNELS
 
     run_id = str(uuid.uuid4())
     action_date = snapshot_date + timedelta(days=1)
     aging_config = load_aging_config(settings.aging)
     strategy = load_strategy(settings.strategy, settings.profile)
-    columns = {channel: channel_columns(channel) for channel in OUTBOX_CHANNELS}
+    columns = {channel: channel_columns(channel) for channel in CHANNELS}
     folder = ingest.landing_folder(settings.landing, snapshot_date)
     floor_outbox = settings.outbox.parent / "floor-outbox"
 

@@ -1,6 +1,6 @@
 """Shared helpers for the suites: every expectation carries its rule name in `meta`.
 
-meta keys read by arrears.quality.runner:
+meta keys read by arrears.quality.validator:
   rule           short, stable name recorded in quality.quarantine and quality.runs
   value          column (or SQL expression over the batch) recorded as the offending value;
                  left out when the value is personal data
@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from arrears.contract import DATASETS
+from arrears.personal import SQL_PATTERN
 
 
 def meta(rule: str, value: str | None = None, *, dataset_level: bool = False) -> dict[str, Any]:
@@ -110,6 +111,44 @@ def references(
         ),
         meta=meta(rule or f"{column} not in {parent}", column_value(dataset, column)),
     )
+
+
+def free_text_columns(dataset: str) -> list[str]:
+    """The text columns nothing else constrains: not personal, no enumeration, and not a
+    reference to another dataset's key (a phone there fails that dataset's own check, or the
+    reference)."""
+    owners = {d.key[0]: d.name for d in DATASETS.values() if len(d.key) == 1}
+    return [
+        c.name
+        for c in DATASETS[dataset].columns
+        if c.type == "string"
+        and not c.personal
+        and c.enum is None
+        and owners.get(c.name, dataset) == dataset
+    ]
+
+
+def no_personal_patterns(dataset: str) -> list[Any]:
+    """Warnings: values that look like a phone number or a national id in a text column that
+    should never hold one (a national id typed into loans.branch would reach the marts).
+
+    Nothing is recorded but the column and the count, and the keys of the rows where the key
+    is not the column itself (then its values are what must not be shown).
+    """
+    import great_expectations as gx
+
+    key = DATASETS[dataset].key
+    return [
+        gx.expectations.ExpectColumnValuesToNotMatchRegex(
+            column=column,
+            regex=SQL_PATTERN,
+            meta=meta(
+                f"{column} looks like a phone number or national id",
+                dataset_level=column in key,
+            ),
+        )
+        for column in free_text_columns(dataset)
+    ]
 
 
 def suite(name: str, expectations: list[Any]) -> Any:

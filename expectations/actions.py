@@ -1,20 +1,17 @@
-"""actions.critical: the pre-publish suite on work.collection_actions, and the outbox guard.
+"""actions.critical: the pre-publish suite on work.collection_actions.
 
 Nothing reaches a channel unless this suite passes: one action per customer, channel and date;
 nobody DECEASED or under LEGAL_HOLD is contacted; consent is respected; contact windows sit
-inside the compliance profile in the customer's local time; and outbox files carry only the
-personal data their channel needs (docs/CONTRACT.md sections 4 and 6).
+inside the compliance profile in the customer's local time. That outbox files carry only the
+personal data their channel needs (docs/CONTRACT.md sections 4 and 6) is checked beside it by
+arrears.quality.personal_data, with the one guard of arrears.publish.columns.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
-from arrears.contract import CHANNELS, PERSONAL_COLUMNS
-from arrears.errors import InputRejected
-from arrears.publish.columns import ALLOWED_PERSONAL_COLUMNS as _OUTBOX_ALLOWED
-from arrears.publish.columns import RECIPIENT_COLUMNS
+from arrears.contract import CHANNELS
 from expectations import _build as b
 
 DATASET = "collection_actions"
@@ -25,41 +22,8 @@ PROFILE_WINDOWS: dict[str, tuple[str, str]] = {
     "us": ("08:00:00", "21:00:00"),
 }
 
-# The personal data an outbox file of each channel may carry (branch is not personal).
-# One definition of what each channel may receive: the outbox's column map, keyed here by the
-# channel as the marts spell it.
-ALLOWED_PERSONAL_COLUMNS: dict[str, tuple[str, ...]] = {
-    channel.upper(): tuple(c for c in RECIPIENT_COLUMNS[channel] if c in allowed)
-    for channel, allowed in _OUTBOX_ALLOWED.items()
-}
-
 # Holds under which nobody is contacted at all.
 NO_CONTACT_HOLDS = ("DECEASED", "LEGAL_HOLD")
-
-
-def disallowed_columns(channel: str, columns: Iterable[str]) -> list[str]:
-    """Personal-data columns in `columns` that a `channel` outbox file may not carry."""
-    allowed = ALLOWED_PERSONAL_COLUMNS.get(channel.upper())
-    if allowed is None:
-        raise ValueError(f"unknown channel {channel!r} (known: {', '.join(CHANNELS)})")
-    return [c for c in columns if c in PERSONAL_COLUMNS and c not in allowed]
-
-
-def check_outbox_columns(channel: str, columns: Iterable[str]) -> None:
-    """Refuse an outbox file whose columns carry personal data its channel does not need.
-
-    Raises InputRejected (exit 3) naming the channel and the offending columns.
-    """
-    bad = disallowed_columns(channel, columns)
-    if bad:
-        raise InputRejected(
-            f"outbox {channel.lower()}",
-            "personal data the channel does not need",
-            len(bad),
-            bad,
-            hint=f"{channel.upper()} may carry only: "
-            + ", ".join(ALLOWED_PERSONAL_COLUMNS[channel.upper()]),
-        )
 
 
 def critical(profile: str) -> Any:

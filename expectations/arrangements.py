@@ -67,5 +67,6 @@ def warning(config: QualityConfig) -> Any:
                 ),
                 meta=b.meta("open arrangement on a closed loan", "loan_id"),
             ),
+            *b.no_personal_patterns(DATASET),
         ],
     )

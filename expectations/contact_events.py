@@ -38,5 +38,6 @@ def warning(config: QualityConfig) -> Any:
                 ),
                 meta=b.meta("occurred_at after snapshot date", "occurred_at"),
             ),
+            *b.no_personal_patterns(DATASET),
         ],
     )

@@ -54,5 +54,6 @@ def warning(config: QualityConfig) -> Any:
                 ),
                 meta=b.meta("no contact data"),
             ),
+            *b.no_personal_patterns(DATASET),
         ],
     )

@@ -41,5 +41,6 @@ def warning(config: QualityConfig) -> Any:
         [
             b.references(DATASET, "customer_id", "customers", "customer_id"),
             b.references(DATASET, "loan_id", "loans", "loan_id"),
+            *b.no_personal_patterns(DATASET),
         ],
     )

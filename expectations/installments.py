@@ -86,5 +86,6 @@ def warning(config: QualityConfig) -> Any:
                 ),
                 meta=b.meta("paid without a last_payment_date"),
             ),
+            *b.no_personal_patterns(DATASET),
         ],
     )

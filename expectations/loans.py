@@ -91,5 +91,6 @@ def warning(config: QualityConfig) -> Any:
                 ),
                 meta=b.meta("outstanding above principal", "outstanding_principal"),
             ),
+            *b.no_personal_patterns(DATASET),
         ],
     )

@@ -7,12 +7,11 @@ from datetime import date
 from prefect import get_run_logger, task
 from prefect.artifacts import create_table_artifact
 
+from arrears.contract import CHANNELS
 from arrears.publish import channel_columns
 from arrears.quality import ValidationReport, preload, validate_actions, validate_landed
 from arrears.runs import action_date_for
 from arrears.settings import Settings
-
-OUTBOX_CHANNELS = ("sms", "call", "email", "letter", "visit", "legal")
 
 
 def headline(report: ValidationReport) -> str:
@@ -55,7 +54,7 @@ def validate_landing(
 def validate_action_lists(run_id: str, snapshot_date: date, settings: Settings) -> ValidationReport:
     logger = get_run_logger()
     action_date = action_date_for(snapshot_date)
-    columns = {channel: channel_columns(channel) for channel in OUTBOX_CHANNELS}
+    columns = {channel: channel_columns(channel) for channel in CHANNELS}
     with settings.open_warehouse() as con:
         report = validate_actions(con, action_date, run_id, settings, outbox_columns=columns)
     create_table_artifact(

@@ -12,6 +12,7 @@ import pytest
 from arrears import commit, ingest, warehouse
 from arrears.contract import Column
 from arrears.errors import InputRejected
+from arrears.ingest import acceptance, careful_reader
 
 D = date(2025, 6, 30)
 
@@ -381,6 +382,110 @@ def test_personal_data_never_in_the_message(con, example_landing):
     assert "<personal data withheld>" in str(error)
 
 
+def customers_values(landing: Path) -> list[str]:
+    """Every non-key value of the example customers.csv (none may appear in a message)."""
+    lines = (folder(landing) / "customers.csv").read_text(encoding="utf-8").splitlines()
+    values = [v for line in lines[1:] for v in line.split(",")[1:]]
+    return [v for v in values if len(v) > 2 and v not in ("true", "false")]
+
+
+def test_customers_values_are_never_quoted_whatever_the_column(con, example_landing):
+    # Two headers swapped: consent_sms holds the phone numbers.
+    rewrite(example_landing, "customers", "phone,", "consent_sms_,")
+    rewrite(example_landing, "customers", "consent_sms,", "phone,")
+    rewrite(example_landing, "customers", "consent_sms_,", "consent_sms,")
+    error = rejected(con, example_landing)
+    assert error.rule == "column consent_sms: not a boolean (true/false)"
+    assert error.examples[0] == "key K1001: '<personal data withheld>'"
+    for value in customers_values(example_landing):
+        assert value not in str(error), value
+
+
+def test_a_headerless_customers_file_shows_no_values(con, example_landing):
+    path = folder(example_landing) / "customers.csv"
+    path.write_text("\n".join(path.read_text(encoding="utf-8").splitlines()[1:]) + "\n")
+    error = rejected(con, example_landing)
+    assert error.rule == "missing required columns customer_id, full_name"
+    assert "(2 columns)" in str(error)
+    assert error.examples[0] == "expected: customer_id, full_name"
+    assert "none a customers column" in error.examples[1]
+    for value in [*customers_values(example_landing), "K1001"]:
+        assert value not in str(error), value
+
+
+def test_header_names_match_whatever_their_case_and_spaces(con, example_landing):
+    rewrite(example_landing, "loans", "loan_id,customer_id,", " Loan_ID ,CUSTOMER_ID,")
+    summary = ingest.ingest(con, D, example_landing)
+    assert summary.rows()["loans"] == 4
+    assert summary.files["loans"].ignored_columns == []
+    assert warehouse.count(con, "work.loans") == 4
+    # The careful path reads the same names.
+    rewrite(example_landing, "loans", "60000.00", "60000.001")
+    error = rejected(con, example_landing)
+    assert error.rule == "column principal_amount: not an amount with at most 2 decimals"
+    assert error.examples == ["key X-0003: '60000.001'"]
+
+
+def test_a_header_that_does_not_match_shows_expected_and_found_names(con, example_landing):
+    rewrite(example_landing, "loans", "outstanding_principal,", "Outstanding ,")
+    error = rejected(con, example_landing)
+    assert error.rule == "missing required column outstanding_principal"
+    assert "(1 column)" in str(error).splitlines()[0]
+    assert error.examples[0].startswith("expected: loan_id, customer_id, product,")
+    assert "outstanding_principal" in error.examples[0]
+    assert "'Outstanding '" in error.examples[1] and "principal_amount" in error.examples[1]
+    assert error.hint.endswith("; 'Outstanding ' may be outstanding_principal")
+
+
+def test_names_equal_but_for_case_are_one_name_twice(con, example_landing):
+    rewrite(example_landing, "holds", "kind,", "kind,KIND,")
+    path = folder(example_landing) / "holds.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    path.write_text("\n".join([lines[0], *(line + ",x" for line in lines[1:])]) + "\n")
+    error = rejected(con, example_landing)
+    assert error.rule == "duplicate column names: kind"
+    assert "kind, KIND" in error.examples[0]
+
+
+@pytest.mark.parametrize(
+    ("dataset", "old", "new", "rule", "example"),
+    [
+        ("loans", "BJ01", "BJ\x0001", "column branch", "key X-0001: 'BJ\\x0001'"),
+        (
+            "customers",
+            "浦东",
+            "浦\x1b东",
+            "column address",
+            "key K1001: '<personal data withheld>'",
+        ),
+        # The key is the offending value: the row is named by its place in the file.
+        (
+            "customers",
+            "K1002,",
+            "K\x071002,",
+            "column customer_id",
+            "data row 2: '<personal data withheld>'",
+        ),
+    ],
+)
+def test_control_characters_in_text_are_refused(
+    con, example_landing, dataset, old, new, rule, example
+):
+    rewrite(example_landing, dataset, old, new)
+    error = rejected(con, example_landing)
+    assert error.rule == f"{rule}: control character in text"
+    assert error.count == 1
+    assert error.examples == [example]
+    assert error.file.endswith(f"{dataset}.csv")
+
+
+def test_what_looks_like_a_phone_or_an_id_is_masked_in_any_example(con, example_landing):
+    rewrite(example_landing, "installments", "2025-05-16", "13912345678")
+    error = rejected(con, example_landing)
+    assert error.rule == "column due_date: not a date (YYYY-MM-DD)"
+    assert error.examples == ["key X-0002|1: '<personal data withheld>'"]
+
+
 def test_rejection_leaves_committed_partition_untouched(con, example_landing):
     ingest.ingest(con, D, example_landing)
     commit.commit(con, D)
@@ -452,6 +557,17 @@ TRICKY = {
         "02025-05-16",
     ],
     "boolean": ["true", "FALSE", "t", "F", "1", "0", " true ", "yes", "on", "2", "tru"],
+    "string": [
+        "abc",
+        " padded ",
+        "  ",
+        "tab\there",
+        "中文",
+        "nul\x00",
+        "esc\x1b[0m",
+        "del\x7f",
+        "c1\x85",
+    ],
     "timestamp": [
         "2025-06-30T10:15:00+08:00",
         "2025-06-30 10:15:00+08",
@@ -469,7 +585,7 @@ TRICKY = {
 def test_both_paths_accept_exactly_the_same_values(tmp_path, kind):
     """A clean file takes the typed pass, a suspect one the row-by-row checks: the result of
     a value must not depend on which of the two read it."""
-    column = Column("x", kind)
+    rule = acceptance.rule_of(Column("x", kind))
     path = tmp_path / "values.csv"
     path.write_text("n,x\n" + "".join(f'{i},"{v}"\n' for i, v in enumerate(TRICKY[kind])))
     con = duckdb.connect()
@@ -479,20 +595,21 @@ def test_both_paths_accept_exactly_the_same_values(tmp_path, kind):
         {"p": str(path)},
     )
     careful = dict(
-        con.execute(
-            f"select cast(n as integer), {ingest._parsed(column, 'x')} from staged"
-        ).fetchall()
+        con.execute(f"select cast(n as integer), {rule.parsed('x')} from staged").fetchall()
     )
     for i, value in enumerate(TRICKY[kind]):
         one = tmp_path / f"value{i}.csv"
         one.write_text(f'n,x\n{i},"{value}"\n')
-        columns = f"'n': 'INTEGER', 'x': '{ingest._READ_AS[kind]}'"
+        columns = f"'n': 'INTEGER', 'x': '{rule.read_as}'"
         try:
             fast = con.execute(
-                f"select {ingest._checked(column, 'x')} from {ingest.typed_reader('$p', columns)}",
+                f"select {rule.checked('x', 'x')} from {ingest.typed_reader('$p', columns)}",
                 {"p": str(one)},
             ).fetchall()[0][0]
         except duckdb.Error:
+            fast = None
+        # A rule the typed pass decides for the whole file, from its bytes.
+        if rule.per_file and acceptance.control_bytes_in(one.read_bytes()):
             fast = None
         assert fast == careful[i], f"{kind} {value!r}: typed pass {fast!r}, checks {careful[i]!r}"
     accepted = [v for i, v in enumerate(TRICKY[kind]) if careful[i] is not None]
@@ -503,13 +620,13 @@ def test_both_paths_accept_exactly_the_same_values(tmp_path, kind):
 def careful_reads(monkeypatch):
     """The files that went through the row-by-row checks."""
     read: list[str] = []
-    stage = ingest._stage_csv
+    stage = careful_reader.stage_csv
 
-    def spy(con, original, readable, table):
+    def spy(con, dataset, original, readable, table):
         read.append(Path(original).name)
-        return stage(con, original, readable, table)
+        return stage(con, dataset, original, readable, table)
 
-    monkeypatch.setattr(ingest, "_stage_csv", spy)
+    monkeypatch.setattr(careful_reader, "stage_csv", spy)
     return read
 
 

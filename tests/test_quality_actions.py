@@ -11,7 +11,8 @@ import pytest
 
 from arrears import warehouse
 from arrears.errors import InputRejected
-from arrears.quality import ALLOWED_PERSONAL_COLUMNS, check_outbox_columns, validate_actions
+from arrears.publish import check_personal_columns
+from arrears.quality import ALLOWED_PERSONAL_COLUMNS, validate_actions
 from arrears.settings import Settings
 
 A = date(2025, 7, 1)
@@ -165,15 +166,15 @@ def test_personal_columns_in_actions_or_outbox_are_refused(
         validate_actions(con, A, "run-2", Settings())
 
 
-def test_check_outbox_columns() -> None:
-    check_outbox_columns("SMS", ["action_id", "customer_id", "phone"])
-    check_outbox_columns(
+def test_check_personal_columns_of_an_outbox_file() -> None:
+    check_personal_columns("SMS", ["action_id", "customer_id", "phone"])
+    check_personal_columns(
         "visit", ["full_name", "address", "city", "province", "postal_code", "branch"]
     )
-    check_outbox_columns("LEGAL", ["full_name", "national_id"])
+    check_personal_columns("LEGAL", ["full_name", "national_id"])
     with pytest.raises(InputRejected) as caught:
-        check_outbox_columns("CALL", ["phone", "full_name", "national_id"])
+        check_personal_columns("CALL", ["phone", "full_name", "national_id"])
     assert caught.value.examples == ["national_id"]
     with pytest.raises(ValueError, match="unknown channel"):
-        check_outbox_columns("FAX", ["phone"])
+        check_personal_columns("FAX", ["phone"])
     assert set(ALLOWED_PERSONAL_COLUMNS) == {"SMS", "CALL", "EMAIL", "LETTER", "VISIT", "LEGAL"}

@@ -275,6 +275,42 @@ def test_customers_phone_quarantined_without_the_number(
     assert any("timezone not an IANA name" in w and "C6" in w for w in report.warnings)
 
 
+def test_phones_and_ids_in_free_text_are_counted_never_shown(
+    con: duckdb.DuckDBPyConnection, lenient: Settings
+) -> None:
+    healthy_book(con, loans=3)
+    planted = ("110105199003071234", "13912345678", "13900000009", "+8613700000001")
+    con.execute(f"update work.loans set branch = '{planted[0]}' where loan_id = 'L2'")
+    con.execute(f"update work.loans set product = 'tel {planted[1]}' where loan_id = 'L3'")
+    # A customer keyed by a phone number (customer_id and phone swapped at the source).
+    put(con, "customers", [customer(f"C{i}") for i in (1, 2, 3)] + [customer(planted[2])])
+    # An enumeration holding one: quarantined by its rule, the value not recorded.
+    con.execute(f"update work.loans set status = '{planted[3]}' where loan_id = 'L1'")
+
+    report = validate_landed(con, D, "run-1", lenient)
+
+    loans = {o.rule: o for o in report.suite("loans.warning").outcomes}
+    branch = loans["branch looks like a phone number or national id"]
+    assert (branch.success, branch.unexpected_count, branch.examples) == (False, 1, ("L2",))
+    assert loans["product looks like a phone number or national id"].examples == ("L3",)
+    assert loans["loan_id looks like a phone number or national id"].success
+    customers = {o.rule: o for o in report.suite("customers.warning").outcomes}
+    key = customers["customer_id looks like a phone number or national id"]
+    # The key is the value here: counted, no example.
+    assert (key.success, key.unexpected_count, key.examples) == (False, 1, ())
+    assert (
+        "loans.warning: branch looks like a phone number or national id (1 rows, e.g. L2)"
+        in report.warnings
+    )
+    assert ("L1", "status not a known value") in quarantined(con, "loans")
+    stored = con.execute("select * from quality.quarantine").fetchall()
+    runs = con.execute("select details_json from quality.runs").fetchall()
+    text = json.dumps([list(map(str, r)) for r in stored + runs]) + "\n".join(report.warnings)
+    for value in planted:
+        assert value not in text, value
+    assert "<personal data withheld>" in text
+
+
 def test_other_datasets(con: duckdb.DuckDBPyConnection, lenient: Settings) -> None:
     healthy_book(con, loans=1)
     put(

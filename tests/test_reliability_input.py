@@ -6,6 +6,8 @@ tests/test_quality_suites.py; this runs each kind end to end, in-process (`arrea
 from __future__ import annotations
 
 import csv
+import json
+import logging
 import re
 import shutil
 from collections.abc import Callable
@@ -20,11 +22,14 @@ from fixtures.reliability_support import (
     copy_warehouse,
     outbox_state,
     personal_values,
+    prefect_texts,
     state,
 )
+from prefect.logging.handlers import APILogWorker
 
 from arrears import warehouse
 from arrears.cli import main
+from arrears.contract import CUSTOMERS, Column
 from arrears.generate import generate_landing
 
 pytestmark = [pytest.mark.reliability, pytest.mark.integration]
@@ -113,6 +118,25 @@ def parquet_other_schema(folder: Path, env: dict, book: dict) -> None:
     source.unlink()
 
 
+def swapped_headers(folder: Path, env: dict, book: dict) -> None:
+    # phone <-> consent_sms: the booleans column holds the phone numbers.
+    path = folder / "customers.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    names = lines[0].split(",")
+    a, b = names.index("phone"), names.index("consent_sms")
+    names[a], names[b] = names[b], names[a]
+    path.write_text("\n".join([",".join(names), *lines[1:]]) + "\n", encoding="utf-8")
+
+
+def header_in_another_case(folder: Path, env: dict, book: dict) -> None:
+    # Matched whatever the case and spaces; what is still missing is named with what was found.
+    path = folder / "loans.csv"
+    text = path.read_text(encoding="utf-8")
+    header, rest = text.split("\n", 1)
+    header = header.upper().replace("LOAN_ID", " Loan_ID ").replace("BRANCH", "branch name")
+    path.write_text(header + "\n" + rest, encoding="utf-8")
+
+
 def wrong_date_inside(folder: Path, env: dict, book: dict) -> None:
     # A later day's export filed under D2: payments, new loans and events after D2.
     later = book["later"] / LATER.isoformat()
@@ -135,6 +159,13 @@ CASES: list[tuple[str, Callable[[Path, dict, dict], None], str, str]] = [
     ("empty file", empty_file, "customers.csv", "file is empty"),
     ("missing required file", missing_required_file, "installments", "required"),
     ("Parquet with another schema", parquet_other_schema, "loans.parquet", "missing required"),
+    ("customers headers swapped", swapped_headers, "customers.csv", "consent_sms: not a boolean"),
+    (
+        "header in another case",
+        header_in_another_case,
+        "loans.csv",
+        "missing required column branch",
+    ),
     (
         "snapshot folder with a later date inside",
         wrong_date_inside,
@@ -200,13 +231,145 @@ def test_bad_input_exits_3_and_changes_nothing(
             "select status, error from ops.runs order by started_at desc limit 1"
         ).fetchall()[0]
     assert status == "REJECTED"
-    # The message: "<file or dataset>: <rule> (<count> rows)" then examples and a hint.
+    # The message: "<file or dataset>: <rule> (<count> rows)" then examples and a hint; a
+    # header's count is of columns.
     headline = error.splitlines()[0]
     assert named in headline and rule in headline, error
-    assert re.search(r"\((\d+) rows?\)", headline), error
+    assert re.search(r"\((\d+) (rows?|columns?)\)", headline), error
     assert " ".join(headline.split()) in " ".join(stderr.split()), stderr
     scanner = PersonalScanner(personal_values(committed["landing"]))
     assert scanner.find(stderr + error) == {}
+
+
+def planted(column: Column, c: int, n: int) -> tuple[str, str]:
+    """(value, what to search for) for row n of customers column number c: a value of a type
+    the column cannot hold, with a token found nowhere else."""
+    token = f"{c:02d}{n:06d}"
+    if column.type == "boolean" or column.name == "customer_id":
+        # A phone number: where booleans or the key should be (headers swapped at the source).
+        return f"139{token}", f"139{token}"
+    if column.name == "phone":
+        return f"tel-{token}", f"tel-{token}"
+    # Free text: its only wrong type is binary, text carrying control bytes.
+    return f"Z{token}Q\x00\x1b", f"Z{token}Q"
+
+
+def fill(path: Path, column: Column, c: int) -> list[str]:
+    """Plant wrong-typed values in every row of `column`; return the strings to search for."""
+    with path.open(encoding="utf-8", newline="") as handle:
+        table = list(csv.reader(handle))
+    at = table[0].index(column.name)
+    found = []
+    for n, row in enumerate(table[1:]):
+        row[at], search = planted(column, c, n)
+        found.append(search)
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle, lineterminator="\n").writerows(table)
+    return found
+
+
+def sinks(where: dict, stderr: str, logs: str) -> dict[str, str]:
+    """Every text the last run wrote for people to read, by where it was written."""
+    with warehouse.opened(where["warehouse"], read_only=True) as con:
+        run_id, status, error = con.execute(
+            "select run_id, status, error from ops.runs order by started_at desc limit 1"
+        ).fetchall()[0]
+        runs = con.execute(
+            "select suite, details_json from quality.runs where run_id = $r", {"r": run_id}
+        ).fetchall()
+        quarantine = con.execute(
+            "select dataset, record_key, rule, value from quality.quarantine where run_id = $r",
+            {"r": run_id},
+        ).fetchall()
+    APILogWorker.drain_all(timeout=10)
+    prefect = "\n".join(f"{source}: {text}" for source, text in prefect_texts())
+    assert status == "REJECTED", error
+    return {
+        "stderr": stderr,
+        "logs": logs,
+        "ops.runs.error": error,
+        "quality.runs": json.dumps(runs),
+        "quality.quarantine": json.dumps(quarantine),
+        "prefect": prefect,
+    }
+
+
+@pytest.mark.parametrize("column", CUSTOMERS.columns, ids=[c.name for c in CUSTOMERS.columns])
+def test_no_customers_value_reaches_any_message_whatever_the_input(
+    committed, tmp_path, monkeypatch, caplog, column
+):
+    """Every customers column in turn holds values of a type it cannot hold: the run is refused
+    (exit 3) and no planted value, nor any personal value of the file, is in a message, a log
+    line, ops.runs, the quality tables or what Prefect keeps."""
+    landing = tmp_path / "landing"
+    shutil.copytree(committed["landing"] / D2.isoformat(), landing / D2.isoformat())
+    searched = fill(
+        landing / D2.isoformat() / "customers.csv", column, CUSTOMERS.columns.index(column)
+    )
+    where = {**committed, "warehouse": tmp_path / "arrears.duckdb", "outbox": tmp_path / "outbox"}
+    copy_warehouse(committed["warehouse"], where["warehouse"])
+    captured = capture_stderr(monkeypatch)
+    caplog.set_level(logging.DEBUG)
+
+    code = cli(where, landing, D2)
+
+    texts = sinks(where, captured.getvalue(), caplog.text)
+    assert code == 3, texts["stderr"]
+    scanner = PersonalScanner(personal_values(committed["landing"]))
+    leaks = {
+        sink: sorted({value for value in searched if value in text})[:3]
+        for sink, text in texts.items()
+    }
+    assert not any(leaks.values()), leaks
+    assert {sink: scanner.find(text) for sink, text in texts.items()} == dict.fromkeys(texts, {})
+    # Refused for what was planted: the rejection's headline names the column.
+    assert column.name in texts["ops.runs.error"].splitlines()[0], texts["ops.runs.error"]
+
+
+def test_a_national_id_in_a_branch_is_warned_about_by_column_and_count_only(
+    committed, tmp_path, monkeypatch, caplog
+):
+    """Personal data in a column the contract calls non-personal: the run goes on (a branch
+    code is not checked against a list), but not silently: loans.warning names the column and
+    the count, and no sink of text shows the value."""
+    landing = tmp_path / "landing"
+    shutil.copytree(committed["landing"] / D2.isoformat(), landing / D2.isoformat())
+    national_id = "110105199003071234"
+    edit(landing / D2.isoformat() / "loans.csv", "branch", national_id, 2)
+    where = {**committed, "warehouse": tmp_path / "arrears.duckdb", "outbox": tmp_path / "outbox"}
+    copy_warehouse(committed["warehouse"], where["warehouse"])
+    captured = capture_stderr(monkeypatch)
+    caplog.set_level(logging.INFO)
+
+    assert cli(where, landing, D2) == 0
+
+    with warehouse.opened(where["warehouse"], read_only=True) as con:
+        run_id = con.execute(
+            "select run_id from ops.runs order by started_at desc limit 1"
+        ).fetchall()[0][0]
+        details = con.execute(
+            "select details_json from quality.runs where run_id = $r and suite = 'loans.warning'",
+            {"r": run_id},
+        ).fetchall()[0][0]
+        tables = [
+            str(con.execute(f"select * from {t}").fetchall())
+            for t in ("ops.runs", "quality.runs", "quality.quarantine")
+        ]
+        copied = con.execute(
+            "select count(*) from marts.loan_aging where snapshot_date = $d and branch = $b",
+            {"d": D2, "b": national_id},
+        ).fetchall()[0][0]
+    rule = "branch looks like a phone number or national id"
+    outcome = next(o for o in json.loads(details) if o["rule"] == rule)
+    assert (outcome["success"], outcome["unexpected_count"]) == (False, 2)
+    assert len(outcome["example_keys"]) == 2
+    assert f"loans.warning: {rule} (2 rows, e.g." in caplog.text
+    APILogWorker.drain_all(timeout=10)
+    prefect = [text for _, text in prefect_texts()]
+    for text in [captured.getvalue(), caplog.text, *tables, *prefect]:
+        assert national_id not in text
+    # Kept, as the contract has no rule against it: the warning is what an operator gets.
+    assert copied == 2
 
 
 def test_a_future_dated_loan_and_event_below_the_limit_are_set_aside_not_silently_kept(

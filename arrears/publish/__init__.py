@@ -5,6 +5,7 @@ from arrears.publish.columns import (
     PersonalDataViolation,
     channel_columns,
     check_personal_columns,
+    personal_columns_beyond,
 )
 from arrears.publish.folders import OutboxBusy, recover_outbox
 from arrears.publish.manifest import Manifest, ManifestFile, OutboxIncomplete, verify_outbox
@@ -21,6 +22,7 @@ __all__ = [
     "PersonalDataViolation",
     "channel_columns",
     "check_personal_columns",
+    "personal_columns_beyond",
     "publish_outbox",
     "recover_outbox",
     "sink_postgres",

@@ -1,8 +1,10 @@
 """What each channel's outbox file carries, column by column, and the personal-data guard.
 
 The single definition of which personal columns a channel may receive (CONTRACT section 6):
-the outbox writer selects exactly these columns, and `check_personal_columns` refuses any file
-whose columns reach beyond them.
+the outbox writer selects exactly these columns, and `check_personal_columns`, the one guard,
+refuses any file whose columns reach beyond them: the pre-publish suite (actions.critical)
+runs it on every channel's columns, and the writer runs it again on the query it is about to
+write.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from arrears.contract import CHANNELS, PERSONAL_COLUMNS
-from arrears.errors import ArrearsError
+from arrears.errors import InputRejected
 
 # Outbox file names use the channel in lower case; the mart stores it in upper case.
 OUTBOX_CHANNELS: tuple[str, ...] = tuple(c.lower() for c in CHANNELS)
@@ -55,8 +57,13 @@ ALLOWED_PERSONAL_COLUMNS: dict[str, frozenset[str]] = {
 }
 
 
-class PersonalDataViolation(ArrearsError):
-    """A file was about to carry personal data its channel is not allowed to receive."""
+class PersonalDataViolation(InputRejected):
+    """A file was about to carry personal data its channel is not allowed to receive.
+
+    Exit 3, as for any refusal by validation: a leak found before publishing is a refusal to
+    publish. Nothing went out, the run ends REJECTED, and the operator reads the channel, the
+    columns and what the channel may carry, like any other rule that stopped the run.
+    """
 
 
 def channel_columns(channel: str) -> tuple[str, ...]:
@@ -70,16 +77,26 @@ def channel_columns(channel: str) -> tuple[str, ...]:
     )
 
 
-def check_personal_columns(channel: str, columns: Iterable[str]) -> None:
-    """Raise PersonalDataViolation when `columns` carry personal data beyond the allowance."""
+def personal_columns_beyond(channel: str, columns: Iterable[str]) -> list[str]:
+    """The personal columns in `columns` (any case) that `channel` may not receive."""
     channel = _known(channel)
     personal = {c.lower() for c in columns} & set(PERSONAL_COLUMNS)
-    extra = sorted(personal - ALLOWED_PERSONAL_COLUMNS[channel])
+    return sorted(personal - ALLOWED_PERSONAL_COLUMNS[channel])
+
+
+def check_personal_columns(channel: str, columns: Iterable[str]) -> None:
+    """Raise PersonalDataViolation when `columns` carry personal data beyond the allowance."""
+    extra = personal_columns_beyond(channel, columns)
     if extra:
-        allowed = ", ".join(sorted(ALLOWED_PERSONAL_COLUMNS[channel])) or "none"
+        name = _known(channel)
+        allowed = [c for c in RECIPIENT_COLUMNS[name] if c in ALLOWED_PERSONAL_COLUMNS[name]]
         raise PersonalDataViolation(
-            f"{channel} outbox file would carry personal columns {', '.join(extra)}; "
-            f"the {channel} channel may receive only: {allowed}"
+            f"outbox {name}",
+            "personal data the channel does not need",
+            len(extra),
+            extra,
+            hint=f"{name.upper()} may carry only: {', '.join(allowed) or 'none'}",
+            unit="column",
         )
 
 

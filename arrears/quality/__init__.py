@@ -7,9 +7,9 @@ inside the functions that validate.
 from __future__ import annotations
 
 from arrears.quality.config import QualityConfig
+from arrears.quality.personal_data import ALLOWED_PERSONAL_COLUMNS
 from arrears.quality.report import Outcome, SuiteResult, ValidationReport
 from arrears.quality.runner import validate_actions, validate_landed
-from expectations.actions import ALLOWED_PERSONAL_COLUMNS, check_outbox_columns
 
 __all__ = [
     "ALLOWED_PERSONAL_COLUMNS",
@@ -17,7 +17,6 @@ __all__ = [
     "QualityConfig",
     "SuiteResult",
     "ValidationReport",
-    "check_outbox_columns",
     "validate_actions",
     "validate_landed",
 ]

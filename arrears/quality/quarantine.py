@@ -2,7 +2,7 @@
 
 The SQL that finds the offending rows is derived from the expectation's own configuration
 (column, set, bounds, regex, or its unexpected_rows_query), so GX decides *whether* a rule
-failed and the same rule, run in DuckDB, says *which* rows; the runner cross-checks the counts.
+failed and the same rule, run in DuckDB, says *which* rows; the validator cross-checks the counts.
 """
 
 from __future__ import annotations
@@ -12,7 +12,9 @@ from typing import Any
 
 import duckdb
 
+from arrears import sqlfiles
 from arrears.contract import DATASETS
+from arrears.personal import masked_sql
 
 PENDING = "_quality_pending"
 
@@ -23,6 +25,7 @@ ROW_LEVEL_TYPES = frozenset(
         "expect_column_values_to_be_in_set",
         "expect_column_values_to_be_between",
         "expect_column_values_to_match_regex",
+        "expect_column_values_to_not_match_regex",
         "expect_column_values_to_be_unique",
         "expect_column_pair_values_a_to_be_greater_than_b",
         "unexpected_rows_expectation",
@@ -72,6 +75,9 @@ def rows_sql(table: str, date_column: str, config: Any) -> tuple[str, dict[str, 
         # GX compiles the regex to PostgreSQL's `~`: a search, not a full match.
         params["regex"] = kwargs["regex"]
         predicate = f"{column} is not null and not regexp_matches({column}, $regex)"
+    elif kind == "expect_column_values_to_not_match_regex":
+        params["regex"] = kwargs["regex"]
+        predicate = f"{column} is not null and regexp_matches({column}, $regex)"
     elif kind == "expect_column_values_to_be_unique":
         predicate = (
             f"{column} in (select {column} from {base} group by {column} having count(*) > 1)"
@@ -86,25 +92,30 @@ OTHER_KEYS: dict[str, tuple[str, ...]] = {"collection_actions": ("action_id",)}
 
 
 def key_sql(dataset: str, alias: str = "q") -> str:
-    """The record key: the key columns joined with '|' (missing parts empty)."""
+    """The record key: the key columns joined with '|' (missing parts empty), withheld when it
+    looks like a phone number or an id number (a source that swapped two columns)."""
     key = DATASETS[dataset].key if dataset in DATASETS else OTHER_KEYS[dataset]
     parts = [f"coalesce(cast({alias}.{c} as varchar), '')" for c in key]
-    return f"concat_ws('|', {', '.join(parts)})"
+    return masked_sql(f"concat_ws('|', {', '.join(parts)})")
 
 
 def value_sql(dataset: str, value: str | None, alias: str = "q") -> str:
-    """The offending value to record; never a personal-data column."""
+    """The offending value to record: never a personal-data column, nothing of a dataset
+    holding personal data but its key, nothing that looks like a phone number or an id."""
     if value is None:
         return "cast(null as varchar)"
-    known = {c.name: c for c in DATASETS[dataset].columns} if dataset in DATASETS else {}
-    if value in known and known[value].personal:
-        return "cast(null as varchar)"
-    return f"cast({alias}.{value} as varchar)"
+    if dataset in DATASETS:
+        contract = DATASETS[dataset]
+        if not contract.may_show(value) or (
+            value in contract.column_names and contract.column(value).personal
+        ):
+            return "cast(null as varchar)"
+    return masked_sql(f"{alias}.{value}")
 
 
 def bind(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any]) -> Any:
-    """Execute binding only the $parameters the statement uses."""
-    return con.execute(sql, {k: v for k, v in params.items() if f"${k}" in sql})
+    """Execute binding exactly the $parameters the statement uses."""
+    return con.execute(sql, sqlfiles.bind(sql, params, where="quality check"))
 
 
 def create_pending(con: duckdb.DuckDBPyConnection) -> None:

@@ -110,17 +110,3 @@ class ValidationReport:
             }
             for s in self.suites
         ]
-
-    def as_markdown(self) -> str:
-        rows = self.as_rows()
-        if not rows:
-            return "_no suites ran_"
-        columns = list(rows[0])
-        lines = [
-            "| " + " | ".join(columns) + " |",
-            "|" + "---|" * len(columns),
-            *("| " + " | ".join(str(r[c]) for c in columns) + " |" for r in rows),
-        ]
-        if self.warnings:
-            lines += ["", "Warnings:", *(f"- {w}" for w in self.warnings)]
-        return "\n".join(lines)
