@@ -18,6 +18,7 @@ test: setup
 lint: setup
 	$(UV) run --frozen ruff check .
 	$(UV) run --frozen ruff format --check .
+	$(UV) run --frozen mypy
 
 bench: setup
 	$(UV) run --frozen python bench/run_all.py

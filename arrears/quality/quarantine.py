@@ -153,12 +153,12 @@ def examples(
         f"select count(*), coalesce(list({key_sql(dataset)} order by {key_sql(dataset)})"
         f"[1:{int(limit)}], []) from ({sql}) as q",
         params,
-    ).fetchone()
+    ).fetchall()[0]
     return int(row[0]), list(row[1])
 
 
 def _pending_count(con: duckdb.DuckDBPyConnection) -> int:
-    return int(con.execute(f"select count(*) from {PENDING}").fetchone()[0])
+    return int(con.execute(f"select count(*) from {PENDING}").fetchall()[0][0])
 
 
 # (child dataset, child column, parent dataset, parent column, rule): a quarantined parent row
@@ -201,7 +201,7 @@ def top_rule(con: duckdb.DuckDBPyConnection, dataset: str) -> tuple[str, list[st
         f"select rule, list(record_key order by record_key)[1:5] from {PENDING} "
         "where dataset = $dataset group by rule order by count(*) desc, rule limit 1",
         {"dataset": dataset},
-    ).fetchone()
+    ).fetchall()[0]
     return str(row[0]), list(row[1])
 
 

@@ -167,5 +167,5 @@ def _table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bo
 
 
 def _count(con: duckdb.DuckDBPyConnection, table: str, column: str, value: date) -> int:
-    row = con.execute(f"select count(*) from {table} where {column} = $value", {"value": value})
-    return int(row.fetchone()[0])
+    rows = con.execute(f"select count(*) from {table} where {column} = $value", {"value": value})
+    return int(rows.fetchall()[0][0])
