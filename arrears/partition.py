@@ -52,7 +52,8 @@ MODELS = (*AGE_MODELS, *DECIDE_MODELS)
 STATE_VERSION = "snapshot_date = $previous_snapshot_date"
 HISTORY: tuple[tuple[str, str], ...] = (
     *((f"marts.{name}", STATE_VERSION) for name in STATE_MODELS),
-    # new arrangements are measured from their loan's rows since 31 days before created_date
+    # arrangements measured for the first time: their loan's rows since 31 days before their
+    # created_date (arrears.state.previous_dates)
     (
         "marts.loan_aging",
         "snapshot_date < $snapshot_date and snapshot_date >= $arrangements_since"
@@ -167,16 +168,10 @@ def export_partitions(
     (exchange / "inputs").mkdir(parents=True)
     state.check(con, snapshot_date)
     previous = state.previous_dates(con, snapshot_date)
-    arrangements_since = None
-    if _table_exists(con, "work", "arrangements"):
-        arrangements_since = warehouse.scalar(
-            con, "select min(created_date) - 31 from work.arrangements"
-        )
     params = {
         "snapshot_date": snapshot_date,
         "action_date": snapshot_date + timedelta(days=1),
         "partitions": partitions,
-        "arrangements_since": arrangements_since,
         "events_since": snapshot_date - timedelta(days=EVENT_DAYS),
         **previous,
     }

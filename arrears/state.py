@@ -32,11 +32,8 @@ DEFAULT_KEEP_NIGHTS = 7
 
 
 # The snapshot dates of the committed nights, from the marts whose history the state replaces.
-_SNAPSHOTS = (
-    "select snapshot_date from marts.loan_aging "
-    "union all select snapshot_date from marts.arrangement_status "
-    "union all select snapshot_date from marts.collection_actions"
-)
+_NIGHT_TABLES = ("marts.loan_aging", "marts.arrangement_status", "marts.collection_actions")
+_SNAPSHOTS = " union all ".join(f"select snapshot_date from {t}" for t in _NIGHT_TABLES)
 
 
 class StateError(ArrearsError):
@@ -46,11 +43,15 @@ class StateError(ArrearsError):
 def previous_snapshot(con: duckdb.DuckDBPyConnection, snapshot_date: date) -> date | None:
     """The latest committed snapshot before `snapshot_date`: the latest night that left rows in
     the marts a night reads back (one date column each, which compresses to almost nothing)."""
-    rows = con.execute(
-        f"select max(snapshot_date) from ({_SNAPSHOTS}) where snapshot_date < $d",
-        {"d": snapshot_date},
-    ).fetchall()
-    return rows[0][0] if rows else None
+    # One max per table: each is answered from the column's statistics; over a union, not.
+    latest = [
+        con.execute(
+            f"select max(snapshot_date) from {table} where snapshot_date < $d",
+            {"d": snapshot_date},
+        ).fetchall()[0][0]
+        for table in _NIGHT_TABLES
+    ]
+    return max((d for d in latest if d is not None), default=None)
 
 
 def previous_aging(con: duckdb.DuckDBPyConnection, snapshot_date: date) -> date | None:
@@ -64,13 +65,46 @@ def previous_aging(con: duckdb.DuckDBPyConnection, snapshot_date: date) -> date 
 
 
 def previous_dates(con: duckdb.DuckDBPyConnection, snapshot_date: date) -> dict[str, date | None]:
-    """The parameters every model of a night binds for "the previous night": the state version
-    it reads (previous_snapshot_date) and the previous aging snapshot (previous_aging_date);
-    the same date in a warehouse the nightly runs filled."""
+    """The parameters every model of a night binds for "the previous night" and its windows:
+
+    previous_snapshot_date  the state version it reads;
+    previous_aging_date     the previous aging snapshot (the same date in a warehouse the
+                            nightly runs filled);
+    arrangements_since      where the history window of the arrangements measured for the
+                            first time tonight starts (31 days before the earliest created_date;
+                            None when there are none). Bound as a value, so the scan of
+                            marts.loan_aging skips every older night.
+    """
+    previous = previous_snapshot(con, snapshot_date)
     return {
-        "previous_snapshot_date": previous_snapshot(con, snapshot_date),
+        "previous_snapshot_date": previous,
         "previous_aging_date": previous_aging(con, snapshot_date),
+        "arrangements_since": _arrangements_since(con, previous),
     }
+
+
+def _arrangements_since(con: duckdb.DuckDBPyConnection, previous: date | None) -> date | None:
+    present = con.execute(
+        "select count(*) from information_schema.tables "
+        "where table_schema = 'work' and table_name = 'arrangements'"
+    ).fetchall()[0][0]
+    if not present:
+        return None
+    # the same test as int_arrangements__measured's `carried`: already measured last night
+    return con.execute(
+        """
+        select min(arrangements.created_date) - 31
+        from work.arrangements as arrangements
+        anti join (
+            select * from marts.arrangement_state where snapshot_date = $previous
+        ) as previous
+            on previous.arrangement_id = arrangements.arrangement_id
+            and previous.loan_id = arrangements.loan_id
+            and previous.created_date = arrangements.created_date
+            and previous.promised_date = arrangements.promised_date
+        """,
+        {"previous": previous},
+    ).fetchall()[0][0]
 
 
 def check(con: duckdb.DuckDBPyConnection, snapshot_date: date) -> date | None:

@@ -68,7 +68,8 @@ fresh_history as (
     select snapshot_date, loan_id, customer_id, paid_to_date_amount
     from marts.loan_aging
     where snapshot_date < $snapshot_date
-      and snapshot_date >= (select min(created_date) from fresh) - 31
+      -- 31 days before the earliest created_date of the fresh arrangements (the step binds it)
+      and snapshot_date >= $arrangements_since
       and loan_id in (select loan_id from fresh)
 
     union

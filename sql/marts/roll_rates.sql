@@ -15,11 +15,20 @@ history as (
         outstanding_principal,
     from marts.loan_aging
     where is_aged
+      and snapshot_date = $previous_aging_date
+
+    union
+
+    -- two equalities rather than one `or`: each prunes the scan to its own night
+    select
+        snapshot_date,
+        loan_id,
+        bucket,
+        outstanding_principal,
+    from marts.loan_aging
+    where is_aged
       and snapshot_date < $snapshot_date
-      and (
-          snapshot_date = $previous_aging_date
-          or snapshot_date = last_day(cast($snapshot_date as date) - interval 1 month)
-      )
+      and snapshot_date = last_day(cast($snapshot_date as date) - interval 1 month)
 ),
 
 aging as (
