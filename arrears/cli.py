@@ -180,6 +180,52 @@ def backfill(
 
 
 @app.command()
+def cancel(
+    action: Annotated[str, typer.Option("--date", help="Action date A (YYYY-MM-DD)")],
+    landing: Landing = None,
+    warehouse: Warehouse = None,
+    outbox: Outbox = None,
+    strategy: Strategy = None,
+    timezone: Timezone = None,
+    postgres: Postgres = None,
+) -> None:
+    """Withdraw the actions of A that the day's payments (landing/<A>/payments/) made
+    unnecessary; publishes the cumulative list in <outbox>/<A>/cancel/."""
+    day = _parse_date(action, "--date")
+    settings = _settings(
+        landing=landing,
+        warehouse=warehouse,
+        outbox=outbox,
+        strategy=strategy,
+        timezone=timezone,
+        postgres=postgres,
+    )
+    result = _cancel(day, settings)
+    _print_cancelled(result)
+
+
+def _cancel(day: date, settings: Any) -> dict[str, Any]:
+    from arrears.prefect_env import configure
+
+    configure()
+    from flows.cancel_actions import cancel_actions
+
+    return cancel_actions(action_date=day, settings=settings)
+
+
+def _print_cancelled(result: dict[str, Any]) -> None:
+    cancelled: dict[str, dict[str, int]] = result["cancelled"]
+    total = sum(n for reasons in cancelled.values() for n in reasons.values())
+    out.print(
+        f"action date {result['action_date']}: {result['payments']} payments, "
+        f"{total} of {result['actions']} actions withdrawn -> {result['folder']}"
+    )
+    for channel, reasons in sorted(cancelled.items()):
+        for reason, n in sorted(reasons.items()):
+            out.print(f"  {channel:<7} {reason:<17} {n}")
+
+
+@app.command()
 def generate(
     landing: Landing = None,
     start: Annotated[str, typer.Option("--start", help="First snapshot date")] = "2025-06-01",
@@ -195,18 +241,35 @@ def generate(
             help="Leave out arrangements and holds every N-th day (exercises carry-forward)",
         ),
     ] = 0,
+    payments: Annotated[
+        bool,
+        typer.Option(
+            "--payments/--no-payments",
+            help="Also write each snapshot's next-day payments (landing/<D+1>/payments/)",
+        ),
+    ] = True,
 ) -> None:
     """Write a synthetic landing folder: a realistic book over consecutive days."""
     if fmt not in ("csv", "parquet"):
         raise ConfigError(f"--format: {fmt!r} is not csv or parquet")
     settings = _settings(landing=landing)
     first = _parse_date(start, "--start")
-    summary = _generate(settings.landing, first, days, loans, seed, fmt, skip_optional_every)
+    summary = _generate(
+        settings.landing, first, days, loans, seed, fmt, skip_optional_every, payments=payments
+    )
     out.print(f"wrote {len(summary.dates)} snapshot days to {settings.landing}")
 
 
 def _generate(
-    landing: Path, start: date, days: int, loans: int, seed: int, fmt: str, skip_every: int = 0
+    landing: Path,
+    start: date,
+    days: int,
+    loans: int,
+    seed: int,
+    fmt: str,
+    skip_every: int = 0,
+    *,
+    payments: bool = False,
 ):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -233,6 +296,7 @@ def _generate(
             fmt=fmt,
             progress=progress,
             skip_optional_every=skip_every,
+            payments=payments,
         )
 
 
@@ -264,12 +328,15 @@ def demo(
     loans: Annotated[int, typer.Option("--loans", min=1, help="Loans in the book")] = 5_000,
     start: Annotated[str, typer.Option("--start", help="First snapshot date")] = "2025-06-01",
 ) -> None:
-    """Generate a small book and run it for several consecutive days."""
+    """Generate a small book and run it for several consecutive days, then withdraw the last
+    action date's actions that its payments made unnecessary."""
     settings = _settings(landing=landing, warehouse=warehouse, outbox=outbox)
     first = _parse_date(start, "--start")
-    _generate(settings.landing, first, days, loans, seed=7, fmt="csv")
+    _generate(settings.landing, first, days, loans, seed=7, fmt="csv", payments=True)
     dates = [first + timedelta(days=i) for i in range(days)]
     _run_dates(dates, settings, progress=True)
+    out.print()
+    _print_cancelled(_cancel(dates[-1] + timedelta(days=1), settings))
     out.print()
     out.print("[bold]arrears demo done[/]")
     out.print(f"  landing    {settings.landing.resolve()}")
@@ -281,6 +348,10 @@ def demo(
     out.print(f"  {settings.reports / last.isoformat() / 'report.html'}   the daily report")
     out.print(
         f"  {settings.outbox / (last + timedelta(days=1)).isoformat()}/   tomorrow's action lists"
+    )
+    out.print(
+        f"  {settings.outbox / (last + timedelta(days=1)).isoformat() / 'cancel'}/   "
+        "what its payments withdrew"
     )
     out.print(
         "  uv run python -c \"import duckdb; duckdb.connect('"
