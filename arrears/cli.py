@@ -225,6 +225,27 @@ def _print_cancelled(result: dict[str, Any]) -> None:
             out.print(f"  {channel:<7} {reason:<17} {n}")
 
 
+def _print_cancel_examples(warehouse: Path, day: date, timezone: str, limit: int = 5) -> None:
+    """The first withdrawn actions of the day: ids, amounts and times only."""
+    from arrears import warehouse as store
+
+    with store.opened(warehouse, read_only=True) as con:
+        rows = con.execute(
+            "select action_id, lower(channel), stage, reason, "
+            "strftime(timezone($tz, covered_at), '%H:%M'), covered_amount, len(payment_ids) "
+            "from marts.cancelled_actions where action_date = $d "
+            "order by covered_at, action_id limit $n",
+            {"tz": timezone, "d": day, "n": limit},
+        ).fetchall()
+    if rows:
+        out.print("  action        channel stage     reason           covered  payments  amount")
+    for action_id, channel, stage, reason, at, amount, paid in rows:
+        out.print(
+            f"  {action_id[:12]}  {channel:<7} {stage:<9} {reason:<16} {at:<8} {paid:>8}  "
+            f"{amount:,.2f}"
+        )
+
+
 @app.command()
 def generate(
     landing: Landing = None,
@@ -336,7 +357,9 @@ def demo(
     dates = [first + timedelta(days=i) for i in range(days)]
     _run_dates(dates, settings, progress=True)
     out.print()
-    _print_cancelled(_cancel(dates[-1] + timedelta(days=1), settings))
+    withdrawn_on = dates[-1] + timedelta(days=1)
+    _print_cancelled(_cancel(withdrawn_on, settings))
+    _print_cancel_examples(settings.warehouse, withdrawn_on, settings.timezone)
     out.print()
     out.print("[bold]arrears demo done[/]")
     out.print(f"  landing    {settings.landing.resolve()}")

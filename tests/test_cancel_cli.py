@@ -66,6 +66,22 @@ def test_a_call_publishes_the_cancel_set_and_the_mart(published, monkeypatch):
     assert scratch == 0
 
 
+def test_the_run_leaves_an_artifact_with_counts_and_no_personal_data(published):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["cancellations"]))
+        )
+    assert artifacts
+    text = artifacts[-1].data
+    assert "| sms | PAID | 1 | 499.00 |" in text
+    assert "| sms.parquet | 1 |" in text
+    # ids and amounts: the customer is not named in it
+    assert "C2" not in text and "phone" not in text
+
+
 CASES = [
     (
         "unknown loan",
