@@ -28,12 +28,14 @@ import duckdb
 from arrears import warehouse
 from arrears.contract import PAYMENTS
 from arrears.errors import InputRejected
-from arrears.ingest import EXAMPLES, LandedFile, landing_folder, load_file
+from arrears.ingest import LandedFile, landing_folder, load_file
 from arrears.sqlfiles import bind
 
 log = logging.getLogger(__name__)
 
 FOLDER = "payments"
+# Offending rows shown in a rejection, as many as the landing reader shows.
+EXAMPLES = 5
 SUFFIXES = (".csv", ".parquet")
 # Every file's typed rows, with the file they came from (scratch of the cancel run).
 _LANDED = "work.payments_landed"
