@@ -171,6 +171,73 @@ def backfill(
 
 
 @app.command()
+def cancel(
+    action: Annotated[str, typer.Option("--date", help="Action date A (YYYY-MM-DD)")],
+    landing: Landing = None,
+    warehouse: Warehouse = None,
+    outbox: Outbox = None,
+    strategy: Strategy = None,
+    timezone: Timezone = None,
+    postgres: Postgres = None,
+) -> None:
+    """Withdraw the actions of A that the day's payments (landing/<A>/payments/) made
+    unnecessary; publishes the cumulative list in <outbox>/<A>/cancel/."""
+    day = _parse_date(action, "--date")
+    settings = _settings(
+        landing=landing,
+        warehouse=warehouse,
+        outbox=outbox,
+        strategy=strategy,
+        timezone=timezone,
+        postgres=postgres,
+    )
+    result = _cancel(day, settings)
+    _print_cancelled(result)
+
+
+def _cancel(day: date, settings: Any) -> dict[str, Any]:
+    from arrears.prefect_env import configure
+
+    configure()
+    from flows.cancel_actions import cancel_actions
+
+    return cancel_actions(action_date=day, settings=settings)
+
+
+def _print_cancelled(result: dict[str, Any]) -> None:
+    cancelled: dict[str, dict[str, int]] = result["cancelled"]
+    total = sum(n for reasons in cancelled.values() for n in reasons.values())
+    out.print(
+        f"action date {result['action_date']}: {result['payments']} payments, "
+        f"{total} of {result['actions']} actions withdrawn -> {result['folder']}"
+    )
+    for channel, reasons in sorted(cancelled.items()):
+        for reason, n in sorted(reasons.items()):
+            out.print(f"  {channel:<7} {reason:<17} {n}")
+
+
+def _print_cancel_examples(warehouse: Path, day: date, timezone: str, limit: int = 5) -> None:
+    """The first withdrawn actions of the day: ids, amounts and times only."""
+    from arrears import warehouse as store
+
+    with store.opened(warehouse, read_only=True) as con:
+        rows = con.execute(
+            "select action_id, lower(channel), stage, reason, "
+            "strftime(timezone($tz, covered_at), '%H:%M'), covered_amount, len(payment_ids) "
+            "from marts.cancelled_actions where action_date = $d "
+            "order by covered_at, action_id limit $n",
+            {"tz": timezone, "d": day, "n": limit},
+        ).fetchall()
+    if rows:
+        out.print("  action        channel stage     reason           covered  payments  amount")
+    for action_id, channel, stage, reason, at, amount, paid in rows:
+        out.print(
+            f"  {action_id[:12]}  {channel:<7} {stage:<9} {reason:<16} {at:<8} {paid:>8}  "
+            f"{amount:,.2f}"
+        )
+
+
+@app.command()
 def generate(
     landing: Landing = None,
     start: Annotated[str, typer.Option("--start", help="First snapshot date")] = "2025-06-01",
@@ -186,18 +253,35 @@ def generate(
             help="Leave out arrangements and holds every N-th day (exercises carry-forward)",
         ),
     ] = 0,
+    payments: Annotated[
+        bool,
+        typer.Option(
+            "--payments/--no-payments",
+            help="Also write each snapshot's next-day payments (landing/<D+1>/payments/)",
+        ),
+    ] = True,
 ) -> None:
     """Write a synthetic landing folder: a realistic book over consecutive days."""
     if fmt not in ("csv", "parquet"):
         raise ConfigError(f"--format: {fmt!r} is not csv or parquet")
     settings = _settings(landing=landing)
     first = _parse_date(start, "--start")
-    summary = _generate(settings.landing, first, days, loans, seed, fmt, skip_optional_every)
+    summary = _generate(
+        settings.landing, first, days, loans, seed, fmt, skip_optional_every, payments=payments
+    )
     out.print(f"wrote {len(summary.dates)} snapshot days to {settings.landing}")
 
 
 def _generate(
-    landing: Path, start: date, days: int, loans: int, seed: int, fmt: str, skip_every: int = 0
+    landing: Path,
+    start: date,
+    days: int,
+    loans: int,
+    seed: int,
+    fmt: str,
+    skip_every: int = 0,
+    *,
+    payments: bool = False,
 ):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -224,6 +308,7 @@ def _generate(
             fmt="parquet" if fmt == "parquet" else "csv",
             progress=progress,
             skip_optional_every=skip_every,
+            payments=payments,
         )
 
 
@@ -261,12 +346,17 @@ def demo(
     loans: Annotated[int, typer.Option("--loans", min=1, help="Loans in the book")] = 5_000,
     start: Annotated[str, typer.Option("--start", help="First snapshot date")] = "2025-06-01",
 ) -> None:
-    """Generate a small book and run it for several consecutive days."""
+    """Generate a small book and run it for several consecutive days, then withdraw the last
+    action date's actions that its payments made unnecessary."""
     settings = _settings(landing=landing, warehouse=warehouse, outbox=outbox)
     first = _parse_date(start, "--start")
-    _generate(settings.landing, first, days, loans, seed=7, fmt="csv")
+    _generate(settings.landing, first, days, loans, seed=7, fmt="csv", payments=True)
     last = first + timedelta(days=days - 1)
     _backfill(first, last, settings)
+    out.print()
+    withdrawn_on = last + timedelta(days=1)
+    _print_cancelled(_cancel(withdrawn_on, settings))
+    _print_cancel_examples(settings.warehouse, withdrawn_on, settings.timezone)
     out.print()
     out.print("[bold]arrears demo done[/]")
     out.print(f"  landing    {settings.landing.resolve()}")
@@ -277,6 +367,10 @@ def demo(
     out.print(f"  {settings.reports / last.isoformat() / 'report.html'}   the daily report")
     out.print(
         f"  {settings.outbox / (last + timedelta(days=1)).isoformat()}/   tomorrow's action lists"
+    )
+    out.print(
+        f"  {settings.outbox / (last + timedelta(days=1)).isoformat() / 'cancel'}/   "
+        "what its payments withdrew"
     )
     out.print(
         "  uv run python -c \"import duckdb; duckdb.connect('"

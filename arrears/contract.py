@@ -210,6 +210,34 @@ DATASETS: dict[str, Dataset] = {
     d.name: d for d in (LOANS, INSTALLMENTS, CUSTOMERS, ARRANGEMENTS, CONTACT_EVENTS, HOLDS)
 }
 
+# Payments during the action day A (CONTRACT section 9): `landing/<A>/payments/*.csv|parquet`,
+# any number of files added during the day, read together by `arrears cancel --date A`. Not a
+# nightly dataset: the night sees the payments in the next snapshot's installments instead.
+PAYMENTS = Dataset(
+    name="payments",
+    required=False,
+    kind="increment",
+    key=("payment_id",),
+    columns=(
+        Column("payment_id", "string"),
+        Column("loan_id", "string"),
+        Column("paid_at", "timestamp"),
+        Column("amount", "decimal"),
+    ),
+    notes="intraday: unique across the day's files; loan_id of the snapshot A - 1; amount > 0",
+)
+
+INTRADAY_DATASETS: dict[str, Dataset] = {PAYMENTS.name: PAYMENTS}
+
+
+def find_dataset(name: str) -> Dataset:
+    """A nightly or an intraday dataset by name."""
+    found = DATASETS.get(name) or INTRADAY_DATASETS.get(name)
+    if found is None:
+        raise KeyError(f"no dataset named {name!r}")
+    return found
+
+
 PERSONAL_COLUMNS: tuple[str, ...] = tuple(
     c.name for d in DATASETS.values() for c in d.columns if c.personal
 )

@@ -12,6 +12,12 @@ Names in use (docs/reliability.md lists what each one proved):
   publish:before-swap            arrears/publish/outbox.py, the set complete, not yet visible
   publish:exchanged              arrears/publish/folders.py, new set visible, old one not removed
   postgres:before-commit         arrears/publish/postgres_sink.py, all rows written, not committed
+  cancel:after-read, cancel:after-commit
+                                 flows/cancel_actions.py, after reading the payments and after
+                                 committing marts.cancelled_actions
+  cancel:before-swap             arrears/publish/cancel.py, the cancel set complete, not yet visible
+  postgres:cancel-before-commit  arrears/publish/postgres_sink.py, cancellations written, not
+                                 committed
 """
 
 from __future__ import annotations

@@ -58,11 +58,35 @@ def _v3_state_from_history(con: duckdb.DuckDBPyConnection) -> None:
     state.fold(con)
 
 
+def _v4_cancelled_actions(con: duckdb.DuckDBPyConnection) -> None:
+    # Same-day cancellation (docs/CONTRACT.md section 9): the actions of an action date that the
+    # day's payments withdrew, replaced per action date by every `arrears cancel` call. Code
+    # older than this version would also drop the cancel set when it republishes a date folder
+    # (arrears/publish/folders.py carry_subset), so it must not write here.
+    con.execute(
+        """
+        create table if not exists marts.cancelled_actions (
+            action_id varchar not null,
+            action_date date not null,
+            snapshot_date date not null,
+            customer_id varchar not null,
+            channel varchar not null,
+            stage varchar not null,
+            reason varchar not null,              -- PAID, PAID_INSTALLMENT
+            covered_at timestamptz not null,      -- paid_at of the payment that completed the cover
+            covered_amount decimal(18,2) not null,
+            payment_ids varchar[] not null
+        )
+        """
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, "ops.runs.arrears_version and ops.runs.notes", _v2_runs_version_and_notes),
     Migration(
         3, "state carried from night to night, built from the history", _v3_state_from_history
     ),
+    Migration(4, "marts.cancelled_actions (same-day cancellation)", _v4_cancelled_actions),
 )
 LATEST = MIGRATIONS[-1].version if MIGRATIONS else BASELINE
 

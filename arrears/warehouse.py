@@ -22,7 +22,7 @@ from typing import Any
 import duckdb
 
 from arrears import migrations
-from arrears.contract import DATASETS
+from arrears.contract import DATASETS, find_dataset
 from arrears.errors import ArrearsError, ConfigError, RunLocked
 from arrears.sqlfiles import bind, sql_root, sql_text
 
@@ -36,7 +36,7 @@ SCHEMAS = ("raw", "work", "quality", "marts", "ops")
 
 
 def raw_table_ddl(dataset: str) -> str:
-    columns = ",\n    ".join(f"{c.name} {c.sql_type}" for c in DATASETS[dataset].columns)
+    columns = ",\n    ".join(f"{c.name} {c.sql_type}" for c in find_dataset(dataset).columns)
     return (
         f"create table if not exists raw.{dataset} (\n"
         f"    snapshot_date DATE not null,\n    {columns}\n)"

@@ -5,7 +5,9 @@ from __future__ import annotations
 import importlib
 import inspect
 import sys
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
@@ -25,8 +27,8 @@ def load_entrypoint(entrypoint: str) -> Flow:
     return getattr(module, name)
 
 
-def test_the_daily_and_backfill_deployments_exist():
-    assert {"daily", "backfill"} <= set(DEPLOYMENTS)
+def test_the_daily_backfill_and_cancel_deployments_exist():
+    assert {"daily", "backfill", "cancel"} <= set(DEPLOYMENTS)
 
 
 @pytest.mark.parametrize("name", sorted(DEPLOYMENTS))
@@ -55,3 +57,37 @@ def test_daily_runs_at_two_in_shanghai_on_a_process_pool():
     assert daily["work_pool"]["name"] == "arrears-process"
     # No snapshot_date: the flow then processes yesterday in the lender's time zone.
     assert "snapshot_date" not in daily["parameters"]
+
+
+def test_cancel_runs_every_half_hour_from_eight_to_ten_in_shanghai_on_the_same_pool():
+    from cronsim import CronSim
+
+    cancel = DEPLOYMENTS["cancel"]
+    assert cancel["entrypoint"] == "flows/cancel_actions.py:cancel_actions"
+    assert cancel["work_pool"] == DEPLOYMENTS["daily"]["work_pool"]
+    # No action_date: the flow then takes today in the lender's time zone.
+    assert "action_date" not in cancel["parameters"]
+    assert cancel["concurrency_limit"] == 1
+    schedules = cancel["schedules"]
+    assert {s["timezone"] for s in schedules} == {"Asia/Shanghai"}
+    assert all(s["active"] for s in schedules)
+    day = datetime(2025, 7, 1)
+    fired = set()
+    for schedule in schedules:
+        for moment in CronSim(schedule["cron"], day - timedelta(seconds=1)):
+            if moment >= day + timedelta(days=1):
+                break
+            fired.add(moment.strftime("%H:%M"))
+    expected = {f"{h:02d}:{m:02d}" for h in range(8, 22) for m in (0, 30)} | {"22:00"}
+    assert fired == expected
+
+
+def test_the_cancel_flow_defaults_to_today_in_the_lenders_time_zone():
+    flow = load_entrypoint(DEPLOYMENTS["cancel"]["entrypoint"])
+    module = sys.modules[flow.fn.__module__]
+    assert inspect.signature(flow.fn).parameters["action_date"].default is None
+    # UTC+14: "today" there is tomorrow in UTC for ten hours of each day.
+    before = datetime.now(ZoneInfo("Pacific/Kiritimati")).date()
+    got = module.today("Pacific/Kiritimati")
+    after = datetime.now(ZoneInfo("Pacific/Kiritimati")).date()
+    assert got in {before, after}

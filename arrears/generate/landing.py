@@ -16,10 +16,11 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from arrears.contract import DATASETS
+from arrears.contract import DATASETS, PAYMENTS, find_dataset
 from arrears.errors import ConfigError
 from arrears.generate import names
 from arrears.generate.book import NEVER, PRODUCTS, Book, build_block, concat_books
+from arrears.generate.payments import BATCH_HOURS, draw_payments
 from arrears.generate.rand import to_day
 from arrears.generate.side import (
     ARRANGEMENT_KINDS,
@@ -66,6 +67,7 @@ def generate_landing(
     progress: Callable[[int, int], None] | None = None,
     *,
     skip_optional_every: int = 0,
+    payments: bool = False,
 ) -> GenerateSummary:
     """Write `days` consecutive snapshot folders from `start` for a book of about `loans` loans.
 
@@ -73,6 +75,9 @@ def generate_landing(
     overwritten (files of other formats or datasets left from an earlier run are removed).
     With skip_optional_every = n > 0, every n-th day after the first has no arrangements or holds
     file, so the previous state must carry forward.
+    With payments, the day after each snapshot also gets that day's intraday payments,
+    `<D+1>/payments/payments-<HH>.<fmt>` (the payments made before HH:00, one file per batch;
+    the folder of the day after the last snapshot then holds only payments/).
     """
     if days < 1:
         raise ConfigError(f"days must be at least 1, not {days}")
@@ -111,6 +116,12 @@ def generate_landing(
         for name, count in written.items():
             rows[name] += count
         dates.append(snapshot_date)
+        if payments:
+            day = snapshot_date + timedelta(days=1)
+            rows.setdefault(PAYMENTS.name, 0)
+            rows[PAYMENTS.name] += writer.write_payments(
+                landing / day.isoformat() / "payments", start_day + k + 1
+            )
         step()
 
     return GenerateSummary(
@@ -210,6 +221,32 @@ class _Writer:
         self._remove_stale(folder, set(counts))
         return counts
 
+    def write_payments(self, folder: Path, day: int) -> int:
+        """The payments made during `day` (on the loans of day - 1), one file per batch."""
+        folder.mkdir(parents=True, exist_ok=True)
+        for stale in folder.glob("payments-*.*"):
+            stale.unlink()
+        pay = draw_payments(self.book, self.seed, day)
+        stamp = (np.int64(day) * 86_400 + pay.seconds - 8 * 3600) * 1_000_000
+        day_code = date.fromordinal(day + date(1970, 1, 1).toordinal()).strftime("%Y%m%d")
+        frame = pl.DataFrame(
+            [
+                pl.Series("payment_id", np.arange(1, len(pay.loan) + 1))
+                .cast(pl.String)
+                .str.zfill(7),
+                self.loan_ids.gather(pay.loan).alias("loan_id"),
+                pl.Series("paid_at", stamp, dtype=pl.Int64)
+                .cast(pl.Datetime("us", "UTC"))
+                .dt.convert_time_zone("Asia/Shanghai"),
+                _money("amount", pay.cents),
+            ]
+        ).with_columns(payment_id=pl.lit(f"PM{day_code}-") + pl.col("payment_id"))
+        rows = 0
+        for b, hour in enumerate(BATCH_HOURS):
+            batch = frame.filter(pl.Series(pay.batch == b))
+            rows += self._write(folder, f"payments-{hour:02d}", [batch], PAYMENTS.name)
+        return rows
+
     # frames, columns in contract order
 
     def _installments(self, inst) -> pl.DataFrame:
@@ -307,7 +344,9 @@ class _Writer:
 
     # files
 
-    def _write(self, folder: Path, name: str, frames: Iterable[pl.DataFrame]) -> int:
+    def _write(
+        self, folder: Path, name: str, frames: Iterable[pl.DataFrame], dataset: str | None = None
+    ) -> int:
         """Write frames as one file under a temporary name, then rename it into place."""
         final = folder / f"{name}.{self.fmt}"
         tmp = folder / f".{name}.{self.fmt}.tmp"
@@ -316,14 +355,14 @@ class _Writer:
             if self.fmt == "csv":
                 with open(tmp, "wb") as fh:
                     for n, frame in enumerate(frames):
-                        _check_columns(name, frame)
+                        _check_columns(dataset or name, frame)
                         frame.write_csv(fh, include_header=n == 0, datetime_format=TIMESTAMP_FORMAT)
                         rows += frame.height
             else:
                 writer: pq.ParquetWriter | None = None
                 try:
                     for frame in frames:
-                        _check_columns(name, frame)
+                        _check_columns(dataset or name, frame)
                         table = frame.to_arrow()
                         if writer is None:
                             writer = pq.ParquetWriter(tmp, table.schema)
@@ -347,7 +386,7 @@ class _Writer:
 
 
 def _check_columns(name: str, frame: pl.DataFrame) -> None:
-    expected = DATASETS[name].column_names
+    expected = find_dataset(name).column_names
     if frame.columns != expected:
         raise AssertionError(f"{name}: columns {frame.columns} differ from the contract {expected}")
 

@@ -70,17 +70,11 @@ def _penalty(principal_interest: np.ndarray, due: np.ndarray, until: np.ndarray)
     return principal_interest * days * PENALTY_BP_PER_DAY // 10_000
 
 
-def snapshot(book: Book, day: int, loans: np.ndarray, seed: int) -> tuple[Loans, Installments]:
-    """State at the end of `day` of the given loans (sorted loan indices)."""
-    counts = (book.inst_start[1:] - book.inst_start[:-1])[loans]
-    starts = np.zeros(len(loans), dtype=np.int64)
-    if len(loans):
-        np.cumsum(counts[:-1], out=starts[1:])
-    # Installment rows of the selected loans, in loan order.
-    rows = np.repeat(book.inst_start[loans] - starts, counts) + np.arange(
-        int(counts.sum()), dtype=np.int64
-    )
-
+def _paid(
+    book: Book, rows: np.ndarray, day: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per installment row at the end of `day`: paid so far, the penalty due, and whether the
+    first payment (only) or the settlement has been made."""
     due = book.due[rows].astype(np.int64)
     p_due = book.principal_due[rows]
     i_due = book.interest_due[rows]
@@ -100,6 +94,47 @@ def snapshot(book: Book, day: int, loans: np.ndarray, seed: int) -> tuple[Loans,
     first_amount = base + _penalty(pi, due, paid_on)
     first_amount = np.where(full_first, first_amount, first_amount * share // 1000)
     paid = np.where(second, base + pen_due, np.where(first, first_amount, 0))
+    return paid, pen_due, first, second
+
+
+def payments_on(book: Book, day: int, loans: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """What each of `loans` (a boolean mask over the book) was paid during `day`, in cents:
+    (loan indices, amounts), only loans with a payment. The difference of the paid columns
+    between the snapshots of day - 1 and day, so the next snapshot shows exactly these."""
+    rows = np.nonzero((book.paid_on == day) | (book.settled_on == day))[0]
+    rows = rows[loans[book.inst_loan[rows]]]
+    delta = _paid(book, rows, day)[0] - _paid(book, rows, day - 1)[0]
+    paid = delta > 0
+    rows, delta = rows[paid], delta[paid]
+    loan = book.inst_loan[rows].astype(np.int64)
+    order = np.argsort(loan, kind="stable")
+    loan, delta = loan[order], delta[order]
+    found, starts = np.unique(loan, return_index=True)
+    if not len(found):
+        return found, np.zeros(0, dtype=np.int64)
+    return found, np.add.reduceat(delta, starts).astype(np.int64)
+
+
+def snapshot(book: Book, day: int, loans: np.ndarray, seed: int) -> tuple[Loans, Installments]:
+    """State at the end of `day` of the given loans (sorted loan indices)."""
+    counts = (book.inst_start[1:] - book.inst_start[:-1])[loans]
+    starts = np.zeros(len(loans), dtype=np.int64)
+    if len(loans):
+        np.cumsum(counts[:-1], out=starts[1:])
+    # Installment rows of the selected loans, in loan order.
+    rows = np.repeat(book.inst_start[loans] - starts, counts) + np.arange(
+        int(counts.sum()), dtype=np.int64
+    )
+
+    due = book.due[rows].astype(np.int64)
+    p_due = book.principal_due[rows]
+    i_due = book.interest_due[rows]
+    f_due = book.fee_due[rows]
+    paid_on = book.paid_on[rows]
+    settled_on = book.settled_on[rows]
+
+    paid, pen_due, first, second = _paid(book, rows, day)
+    base = p_due + i_due + f_due
 
     i_paid = np.minimum(paid, i_due)
     rest = paid - i_paid

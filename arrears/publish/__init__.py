@@ -1,5 +1,6 @@
 """Publishing: channel outbox files with a manifest, and the PostgreSQL sink (CONTRACT 6, 7)."""
 
+from arrears.publish.cancel import cancel_folder, publish_cancellations
 from arrears.publish.columns import (
     ALLOWED_PERSONAL_COLUMNS,
     PersonalDataViolation,
@@ -10,7 +11,7 @@ from arrears.publish.columns import (
 from arrears.publish.folders import OutboxBusy, recover_outbox
 from arrears.publish.manifest import Manifest, ManifestFile, OutboxIncomplete, verify_outbox
 from arrears.publish.outbox import OutboxEncodingError, publish_outbox
-from arrears.publish.postgres_sink import sink_postgres
+from arrears.publish.postgres_sink import sink_cancellations, sink_postgres
 
 __all__ = [
     "ALLOWED_PERSONAL_COLUMNS",
@@ -20,11 +21,14 @@ __all__ = [
     "OutboxEncodingError",
     "OutboxIncomplete",
     "PersonalDataViolation",
+    "cancel_folder",
     "channel_columns",
     "check_personal_columns",
     "personal_columns_beyond",
+    "publish_cancellations",
     "publish_outbox",
     "recover_outbox",
+    "sink_cancellations",
     "sink_postgres",
     "verify_outbox",
 ]

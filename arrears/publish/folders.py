@@ -15,6 +15,13 @@ Recovery rule (at the start of every publish of a date, or `recover_outbox`): wh
 `<action_date>/` is missing but a `.old-*` folder exists, the crash came between the two renames,
 so the old set is renamed back; then every `.tmp-*` and `.old-*` of the date is removed. A
 leftover never becomes visible: only a publish that finished its swap changes what readers see.
+
+Subsets: a date folder may hold a set of its own that another publisher keeps up to date during
+the day (`<action_date>/cancel/`, the same-day cancellations). It is swapped in the same way,
+inside the date folder (`<action_date>/.cancel.tmp-<run_id>/`, `.cancel.old-<run_id>/`, under
+the same date lock), and recovered by the same rule (`recover_subset`). A publish of the whole
+date carries the published subset over into its new folder (`carry_subset`, hard links: a
+published file is never rewritten in place), so swapping the date in leaves the subset as it was.
 """
 
 from __future__ import annotations
@@ -145,6 +152,62 @@ def recover_date(outbox: Path, action_date: date) -> list[str]:
     if done:
         fsync_path(outbox)
     return done
+
+
+def subset_temp_folder(day_folder: Path, name: str, run_id: str) -> Path:
+    return day_folder / f".{name}.tmp-{safe_token(run_id)}"
+
+
+def subset_aside_folder(day_folder: Path, name: str, run_id: str) -> Path:
+    return day_folder / f".{name}.old-{safe_token(run_id)}"
+
+
+def recover_subset(day_folder: Path, name: str) -> list[str]:
+    """The recovery rule for the subset `<day_folder>/<name>/` (caller holds the date lock)."""
+    if not day_folder.is_dir():
+        return []
+    done: list[str] = []
+    target = day_folder / name
+    leftovers = sorted(
+        (
+            p
+            for p in day_folder.iterdir()
+            if p.is_dir() and p.name.startswith((f".{name}.tmp-", f".{name}.old-"))
+        ),
+        key=lambda p: p.stat().st_mtime_ns,
+    )
+    if not target.exists():
+        aside = [p for p in leftovers if p.name.startswith(f".{name}.old-")]
+        if aside:
+            os.rename(aside[-1], target)
+            done.append(f"restored {day_folder.name}/{name} from {aside[-1].name}")
+            leftovers.remove(aside[-1])
+    for path in leftovers:
+        shutil.rmtree(path)
+        done.append(f"removed {day_folder.name}/{path.name}")
+    if done:
+        fsync_path(day_folder)
+    return done
+
+
+def carry_subset(published: Path, new: Path, name: str) -> bool:
+    """Put the published subset `<published>/<name>/` into the folder `new` that is about to
+    replace `published`; returns whether there was one. Caller holds the date lock."""
+    recover_subset(published, name)
+    source = published / name
+    if not source.is_dir():
+        return False
+
+    def link(src: str, dst: str) -> None:
+        try:
+            os.link(src, dst)
+        except OSError:
+            shutil.copy2(src, dst)
+
+    shutil.copytree(source, new / name, copy_function=link)
+    fsync_path(new / name)
+    fsync_path(new)
+    return True
 
 
 def recover_outbox(outbox: Path, action_date: date | None = None) -> list[str]:

@@ -27,6 +27,7 @@ from arrears.publish.columns import (
 )
 from arrears.publish.folders import (
     aside_folder,
+    carry_subset,
     date_lock,
     fsync_path,
     recover_date,
@@ -41,6 +42,8 @@ from arrears.warehouse import sql_text
 PARQUET_OPTIONS = "format parquet, compression zstd, row_group_size 122880"
 CSV_OPTIONS = "format csv, header true, delimiter ',', quote '\"', escape '\"', null ''"
 ORDER_BY = "priority, action_id"
+# The subfolder of a date where the same-day cancellations are published (publish/cancel.py).
+CANCEL_SUBSET = "cancel"
 _TRANSCODE_CHUNK = 1 << 20
 
 # A hook called at named points of a publish ("wrote:<file>", "before_manifest",
@@ -134,6 +137,8 @@ def publish_outbox(
             )
             step("before_manifest")
             _write_text_durably(tmp / MANIFEST_NAME, manifest.to_json())
+            # The day's cancellations (published during the day, beside this set) stay.
+            carry_subset(outbox / action_date.isoformat(), tmp, CANCEL_SUBSET)
             fsync_path(tmp)
             step("before_swap")
             faults.checkpoint("publish:before-swap")

@@ -2,8 +2,10 @@
 
 Per action date, one transaction: the mart's rows are streamed with COPY into temporary tables,
 then the date's stale rows are deleted and the new ones upserted by action_id (suppressed
-actions are replaced whole). Nothing is visible to other sessions until the commit, and the
-function is idempotent, so a retry after any failure is safe. No personal data is sent.
+actions are replaced whole). The same-day cancellations of a date go the same way, in a
+transaction of their own at each `arrears cancel` call (`sink_cancellations`). Nothing is
+visible to other sessions until the commit, and both functions are idempotent, so a retry after
+any failure is safe. No personal data is sent.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ _PG_TEXT = {
     "loan_ids": _PG_ARRAY.format(c="loan_ids"),
     "window_start": _PG_UTC.format(c="window_start"),
     "window_end": _PG_UTC.format(c="window_end"),
+    "payment_ids": _PG_ARRAY.format(c="payment_ids"),
+    "covered_at": _PG_UTC.format(c="covered_at"),
 }
 
 # Hook called at named points ("copied", "before_commit"): where tests inject failures.
@@ -87,6 +91,39 @@ def sink_postgres(
             step("before_commit")
             faults.checkpoint("postgres:before-commit")
     return actions
+
+
+def sink_cancellations(
+    con: duckdb.DuckDBPyConnection,
+    action_date: date,
+    dsn: str,
+    *,
+    schema: str = DEFAULT_SCHEMA,
+    on_step: StepHook | None = None,
+) -> int:
+    """Upsert the action date's cancellations (marts.cancelled_actions) into PostgreSQL in one
+    transaction, dropping the date's rows the list no longer holds; returns the rows sent."""
+    step = on_step or (lambda _name: None)
+    params = {"action_date": action_date}
+    with (
+        tempfile.TemporaryDirectory(prefix="arrears-sink-") as scratch,
+        psycopg.connect(dsn, autocommit=True, client_encoding="utf8") as pg,
+    ):
+        with pg.transaction():
+            pg.execute(_statement("pg_create_cancelled_actions", schema))
+        with pg.transaction():
+            pg.execute(
+                "select pg_advisory_xact_lock(hashtextextended(%(key)s, 0))",
+                {"key": f"{schema}.cancelled_actions/{action_date.isoformat()}"},
+            )
+            cancelled = _stage(pg, con, schema, "cancelled_actions", params, Path(scratch))
+            step("copied")
+            pg.execute(_statement("pg_delete_stale_cancelled_actions", schema), params)
+            pg.execute(_statement("pg_upsert_cancelled_actions", schema), params)
+            _check_count(pg, schema, "cancelled_actions", action_date, cancelled)
+            step("before_commit")
+            faults.checkpoint("postgres:cancel-before-commit")
+    return cancelled
 
 
 def _stage(
