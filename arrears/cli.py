@@ -44,6 +44,10 @@ Timezone = Annotated[
 Postgres = Annotated[
     str | None, typer.Option("--postgres", help="PostgreSQL sink DSN [ARREARS_POSTGRES]")
 ]
+Archive = Annotated[
+    Path | None,
+    typer.Option("--archive", help="Archive of raw snapshots past retention [ARREARS_ARCHIVE]"),
+]
 
 
 def _parse_date(value: str, option: str) -> date:
@@ -133,6 +137,7 @@ def run(
     profile: Profile = None,
     timezone: Timezone = None,
     postgres: Postgres = None,
+    archive: Archive = None,
 ) -> None:
     """Process the snapshot of one date: actions for the next day."""
     day = _parse_date(snapshot, "--date")
@@ -144,6 +149,7 @@ def run(
         profile=profile,
         timezone=timezone,
         postgres=postgres,
+        archive=archive,
     )
     _run_dates([day], settings, progress=False)
     out.print(f"snapshot {day} done: actions for {day + timedelta(days=1)} in {settings.outbox}")
@@ -160,6 +166,7 @@ def backfill(
     profile: Profile = None,
     timezone: Timezone = None,
     postgres: Postgres = None,
+    archive: Archive = None,
 ) -> None:
     """Run every date from --from to --to in order; stops at the first failure (resume from it)."""
     first, last = _parse_date(start, "--from"), _parse_date(end, "--to")
@@ -173,6 +180,7 @@ def backfill(
         profile=profile,
         timezone=timezone,
         postgres=postgres,
+        archive=archive,
     )
     dates = [first + timedelta(days=i) for i in range((last - first).days + 1)]
     _run_dates(dates, settings, progress=True)
@@ -287,6 +295,95 @@ def demo(
         + str(settings.warehouse)
         + "', read_only=True).sql('from marts.kpi_daily order by all').show()\""
     )
+
+
+def _existing_warehouse(settings: Any) -> Path:
+    if not settings.warehouse.exists():
+        raise ConfigError(f"--warehouse: {settings.warehouse} does not exist; run a date first")
+    return settings.warehouse
+
+
+@app.command()
+def housekeeping(
+    snapshot: Annotated[
+        str | None,
+        typer.Option("--date", help="The night to keep house for (default: the latest)"),
+    ] = None,
+    warehouse: Warehouse = None,
+    archive: Archive = None,
+    outbox: Outbox = None,
+) -> None:
+    """What a night does after publishing, alone: archive raw snapshots past ARREARS_RAW_KEEP_DAYS,
+    erase expired personal data and outbox folders, record it all in ops.housekeeping."""
+    import uuid
+
+    from arrears import housekeeping as keeping
+    from arrears import warehouse as store
+
+    day = _parse_date(snapshot, "--date") if snapshot else None
+    settings = _settings(warehouse=warehouse, archive=archive, outbox=outbox)
+    path = _existing_warehouse(settings)
+    run_id = f"housekeeping-{uuid.uuid4()}"
+    with (
+        store.run_lock(path, settings.lock_timeout_seconds, f"arrears housekeeping {run_id}"),
+        store.opened(path) as con,
+    ):
+        day = day or keeping.latest_night(con)
+        report = keeping.run(con, day, keeping.Retention.from_settings(settings), run_id)
+    for entry in report.entries:
+        out.print(escape(entry.describe()), highlight=False, soft_wrap=True)
+    for note in report.notes:
+        err.print(f"[yellow]note[/]: {escape(note)}", highlight=False, soft_wrap=True)
+    done = ", ".join(f"{key} {rows}" for key, rows in report.totals().items()) or "nothing to do"
+    out.print(f"housekeeping for {day} ({run_id}): {done}", highlight=False, soft_wrap=True)
+
+
+@app.command("rebuild-state")
+def rebuild_state(
+    through: Annotated[
+        str | None,
+        typer.Option("--through", help="The last night to rebuild (default: the latest)"),
+    ] = None,
+    warehouse: Warehouse = None,
+) -> None:
+    """Rebuild the state carried from night to night by folding the committed marts, night by
+    night, through --through; the nights after it then need rerunning (arrears backfill)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from arrears import state
+    from arrears import warehouse as store
+
+    day = _parse_date(through, "--through") if through else None
+    settings = _settings(warehouse=warehouse)
+    path = _existing_warehouse(settings)
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with (
+        store.run_lock(path, settings.lock_timeout_seconds, "arrears rebuild-state"),
+        store.opened(path) as con,
+        Progress(*columns, console=err) as bar,
+    ):
+        job = bar.add_task("rebuilding state", total=None)
+
+        def progress(night: date, total: int) -> None:
+            bar.update(job, description=f"night {night}", total=total, advance=1)
+
+        nights = state.rebuild(
+            con, through=day, keep_nights=settings.raw_keep_days, on_night=progress
+        )
+        later = [d for d in state.committed_snapshots(con) if day is not None and d > day]
+    out.print(f"state rebuilt over {nights} committed nights through {day or 'the latest'}")
+    if later:
+        out.print(
+            f"{len(later)} later night(s) have no state now: rerun them with "
+            f"arrears backfill --from {later[0]} --to {later[-1]}",
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
