@@ -12,6 +12,11 @@ Names in use (docs/reliability.md lists what each one proved):
   publish:before-swap            arrears/publish/outbox.py, the set complete, not yet visible
   publish:exchanged              arrears/publish/folders.py, new set visible, old one not removed
   postgres:before-commit         arrears/publish/postgres_sink.py, all rows written, not committed
+  archive:tmp-written            arrears/archive.py, a snapshot's file flushed as .tmp, not renamed
+  archive:renamed                arrears/archive.py, the file under its final name, rows in raw.*
+  housekeeping:outbox-hidden     arrears/housekeeping.py, an expired outbox folder hidden
+  housekeeping:before-commit     arrears/housekeeping.py, the retention transaction not committed
+  housekeeping:after-commit      arrears/housekeeping.py, committed, hidden folders not removed
 """
 
 from __future__ import annotations
