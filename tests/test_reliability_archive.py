@@ -190,3 +190,60 @@ def test_a_night_killed_while_archiving_reruns_to_the_uninterrupted_result(
     assert outbox_state(crash.outbox) == outbox_state(ref.outbox)
     assert leftovers(crash.outbox) == []
     assert housekeeping_rows(crash.warehouse) == housekeeping_rows(ref.warehouse)
+
+
+def night_rows(db: Path, day: date) -> dict[str, list[tuple]]:
+    """The rows every mart holds for the night of `day` (actions: for day + 1)."""
+    found = {}
+    with warehouse.opened(db, read_only=True) as con:
+        for (table,) in con.execute(
+            "select table_name from information_schema.tables where table_schema = 'marts' "
+            "order by 1"
+        ).fetchall():
+            columns = {c for (c, *_) in con.execute(f"describe marts.{table}").fetchall()}
+            column, value = (
+                ("action_date", day + timedelta(days=1))
+                if "action_date" in columns
+                else ("snapshot_date", day)
+            )
+            rows = con.execute(f"select * from marts.{table} where {column} = $v", {"v": value})
+            found[table] = sorted(rows.fetchall(), key=repr)
+    return found
+
+
+@pytest.mark.integration
+def test_arrears_run_of_an_archived_date_whose_landing_is_gone_reads_the_archive(
+    prefect_harness, unkept, tmp_path, monkeypatch
+):
+    import json
+    import shutil
+
+    from arrears import archive
+    from arrears.cli import main
+
+    scene = retained(unkept, tmp_path / "scene")
+    assert housekeeping_process(scene).returncode == 0
+    archived = digests(scene.archive)
+    day = NIGHTS[1]
+    landing = tmp_path / "landing"
+    shutil.copytree(scene.landing, landing)
+    shutil.rmtree(landing / day.isoformat())
+    monkeypatch.setenv("ARREARS_RAW_KEEP_DAYS", str(KEEP))
+    options = ["--warehouse", str(scene.warehouse)]
+
+    # The state of the night before is gone (only the last nights' versions are kept).
+    assert main(["rebuild-state", "--through", str(NIGHTS[0]), *options]) == 0
+    options += ["--landing", str(landing), "--outbox", str(scene.outbox)]
+    assert main(["run", "--date", str(day), *options, "--archive", str(scene.archive)]) == 0
+
+    assert night_rows(scene.warehouse, day) == night_rows(unkept.warehouse, day)
+    with warehouse.opened(scene.warehouse, read_only=True) as con:
+        inputs = con.execute(
+            "select inputs_json from ops.runs where snapshot_date = $d", {"d": day}
+        ).fetchall()[-1][0]
+    files = {name: landed["file"] for name, landed in json.loads(inputs).items()}
+    assert files["loans"] == str(archive.snapshot_path(scene.archive, "loans", day))
+    assert files["customers"].startswith("raw.customers (customers are never archived")
+    # The night archived its snapshot again, byte for byte, and left raw.* as it was.
+    assert raw_dates(scene.warehouse) == NIGHTS[-KEEP:]
+    assert digests(scene.archive) == archived
