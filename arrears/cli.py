@@ -367,6 +367,9 @@ def rebuild_state(
         store.opened(path) as con,
         Progress(*columns, console=err) as bar,
     ):
+        if day is not None and not state.committed_snapshots(con, day):
+            # Folding no night would leave no state at all.
+            raise ConfigError(f"--through: no committed night on or before {day}; nothing changed")
         job = bar.add_task("rebuilding state", total=None)
 
         def progress(night: date, total: int) -> None:

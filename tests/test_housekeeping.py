@@ -425,6 +425,9 @@ def test_rebuild_state_folds_the_committed_marts_back_into_the_state(scene, monk
 
     assert main([*rebuild, str(NIGHTS[-2])]) == 0
     said = capsys.readouterr().out
+    # A --through before every committed night would fold nothing and leave no state.
+    assert main([*rebuild, str(NIGHTS[0] - timedelta(days=1))]) == 2
+    assert "no committed night on or before" in " ".join(capsys.readouterr().err.split())
     assert f"arrears backfill --from {NIGHTS[-1]} --to {NIGHTS[-1]}" in said
 
 
