@@ -13,17 +13,16 @@
 
 Each is recorded in ops.housekeeping: tables, folders, dates and row counts, never values.
 
-Order, so that a kill at any point leaves one truth (docs/reliability.md "Archive"): archive
-files are written, read back and renamed to their final names; then, in one DuckDB transaction,
-the archived rows and old customer copies are deleted, customers erased and the records
-inserted; expired outbox folders are hidden (renamed) just before that transaction commits and
-removed after it. Everything is idempotent: a rerun writes byte-identical files over leftovers
-and finds nothing more to do.
+Order, so that a kill at any point leaves one truth (docs/reliability.md "Archive"): in one
+DuckDB transaction, each snapshot's archive file is written, read back and renamed to its final
+name before its rows are deleted from raw.*; old customer copies are deleted, customers erased,
+expired outbox folders hidden (renamed) and the records inserted; the hidden folders are removed
+once it has committed. Until then raw.* still holds every snapshot. Everything is idempotent: a
+rerun writes byte-identical files over leftovers and finds nothing more to do.
 """
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -34,9 +33,8 @@ import duckdb
 from arrears import archive, faults, state, warehouse
 from arrears.errors import ArrearsError
 from arrears.publish import retention as outbox_retention
+from arrears.publish.folders import safe_token
 from arrears.runs import action_date_for
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -75,7 +73,7 @@ class Entry:
         if self.action == "erased":
             return (
                 f"erased {self.customers} customers ({self.rows} rows) from {self.target}: "
-                f"no loan on the book since {self.target_date} or earlier"
+                f"last on the book on or before {self.target_date}"
             )
         if self.action == "archived":
             return f"archived {self.target} {self.target_date}: {self.rows} rows to {self.location}"
@@ -206,8 +204,7 @@ def _record(
 
 
 def _recorded_runs(con: duckdb.DuckDBPyConnection, target: str) -> set[str]:
-    from arrears.publish.folders import safe_token
-
+    """The runs (as file-name parts) that recorded deleting `target`."""
     rows = con.execute(
         "select distinct run_id from ops.housekeeping where action = 'deleted' "
         "and target = $target",
