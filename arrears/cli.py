@@ -48,6 +48,12 @@ Timezone = Annotated[
 Postgres = Annotated[
     str | None, typer.Option("--postgres", help="PostgreSQL sink DSN [ARREARS_POSTGRES]")
 ]
+Archive = Annotated[
+    Path | None,
+    typer.Option("--archive", help="Archive of raw snapshots past retention [ARREARS_ARCHIVE]"),
+]
+
+
 # The options of every command that runs snapshot dates (run, backfill).
 RUN_OPTIONS: dict[str, Any] = {
     "landing": Landing,
@@ -57,6 +63,7 @@ RUN_OPTIONS: dict[str, Any] = {
     "profile": Profile,
     "timezone": Timezone,
     "postgres": Postgres,
+    "archive": Archive,
 }
 
 
@@ -377,6 +384,98 @@ def demo(
         + str(settings.warehouse)
         + "', read_only=True).sql('from marts.kpi_daily order by all').show()\""
     )
+
+
+def _existing_warehouse(settings: Any) -> Path:
+    if not settings.warehouse.exists():
+        raise ConfigError(f"--warehouse: {settings.warehouse} does not exist; run a date first")
+    return settings.warehouse
+
+
+@app.command()
+def housekeeping(
+    snapshot: Annotated[
+        str | None,
+        typer.Option("--date", help="The night to keep house for (default: the latest)"),
+    ] = None,
+    warehouse: Warehouse = None,
+    archive: Archive = None,
+    outbox: Outbox = None,
+) -> None:
+    """What a night does after publishing, alone: archive raw snapshots past ARREARS_RAW_KEEP_DAYS,
+    erase expired personal data and outbox folders, record it all in ops.housekeeping."""
+    import uuid
+
+    from arrears import housekeeping as keeping
+    from arrears import warehouse as store
+
+    day = _parse_date(snapshot, "--date") if snapshot else None
+    settings = _settings(warehouse=warehouse, archive=archive, outbox=outbox)
+    path = _existing_warehouse(settings)
+    run_id = f"housekeeping-{uuid.uuid4()}"
+    with (
+        store.run_lock(path, settings.lock_timeout_seconds, f"arrears housekeeping {run_id}"),
+        store.opened(path) as con,
+    ):
+        day = day or keeping.latest_night(con)
+        report = keeping.run(con, day, keeping.Retention.from_settings(settings), run_id)
+    for entry in report.entries:
+        out.print(escape(entry.describe()), highlight=False, soft_wrap=True)
+    for note in report.notes:
+        err.print(f"[yellow]note[/]: {escape(note)}", highlight=False, soft_wrap=True)
+    done = ", ".join(f"{key} {rows}" for key, rows in report.totals().items()) or "nothing to do"
+    out.print(f"housekeeping for {day} ({run_id}): {done}", highlight=False, soft_wrap=True)
+
+
+@app.command("rebuild-state")
+def rebuild_state(
+    through: Annotated[
+        str | None,
+        typer.Option("--through", help="The last night to rebuild (default: the latest)"),
+    ] = None,
+    warehouse: Warehouse = None,
+) -> None:
+    """Rebuild the state carried from night to night by folding the committed marts, night by
+    night, through --through; the nights after it then need rerunning (arrears backfill)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from arrears import state
+    from arrears import warehouse as store
+
+    day = _parse_date(through, "--through") if through else None
+    settings = _settings(warehouse=warehouse)
+    path = _existing_warehouse(settings)
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with (
+        store.run_lock(path, settings.lock_timeout_seconds, "arrears rebuild-state"),
+        store.opened(path) as con,
+        Progress(*columns, console=err) as bar,
+    ):
+        if day is not None and not state.committed_snapshots(con, day):
+            # Folding no night would leave no state at all.
+            raise ConfigError(f"--through: no committed night on or before {day}; nothing changed")
+        job = bar.add_task("rebuilding state", total=None)
+
+        def progress(night: date, total: int) -> None:
+            bar.update(job, description=f"night {night}", total=total, advance=1)
+
+        nights = state.rebuild(
+            con, through=day, keep_nights=settings.raw_keep_days, on_night=progress
+        )
+        later = [d for d in state.committed_snapshots(con) if day is not None and d > day]
+    out.print(f"state rebuilt over {nights} committed nights through {day or 'the latest'}")
+    if later:
+        out.print(
+            f"{len(later)} later night(s) have no state now: rerun them with "
+            f"arrears backfill --from {later[0]} --to {later[-1]}",
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -18,6 +18,11 @@ Names in use (docs/reliability.md lists what each one proved):
   cancel:before-swap             arrears/publish/cancel.py, the cancel set complete, not yet visible
   postgres:cancel-before-commit  arrears/publish/postgres_sink.py, cancellations written, not
                                  committed
+  archive:tmp-written            arrears/archive.py, a snapshot's file flushed as .tmp, not renamed
+  archive:renamed                arrears/archive.py, the file under its final name, rows in raw.*
+  housekeeping:outbox-hidden     arrears/housekeeping.py, an expired outbox folder hidden
+  housekeeping:before-commit     arrears/housekeeping.py, the retention transaction not committed
+  housekeeping:after-commit      arrears/housekeeping.py, committed, hidden folders not removed
 """
 
 from __future__ import annotations

@@ -81,12 +81,34 @@ def _v4_cancelled_actions(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+def _v5_housekeeping(con: duckdb.DuckDBPyConnection) -> None:
+    # What each night archived, deleted and erased (docs/CONTRACT.md section 8): dates, tables,
+    # folders and row counts, never values. New and upgraded warehouses get it from here alone.
+    con.execute(
+        """
+        create table ops.housekeeping (
+            run_id varchar not null,          -- the night's run, or a `housekeeping` command
+            snapshot_date date not null,      -- the night it ran for
+            action varchar not null,          -- archived, deleted, erased
+            target varchar not null,          -- raw.<dataset>, or outbox/<action_date>
+            target_date date,                 -- the snapshot or folder date; erased: the last
+                                              -- on-book date at or before which customers went
+            rows bigint not null,             -- rows moved, deleted or erased (folder: its rows)
+            customers bigint,                 -- erased: the customers erased
+            location varchar,                 -- archived: the archive file
+            recorded_at timestamptz not null
+        )
+        """
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, "ops.runs.arrears_version and ops.runs.notes", _v2_runs_version_and_notes),
     Migration(
         3, "state carried from night to night, built from the history", _v3_state_from_history
     ),
     Migration(4, "marts.cancelled_actions (same-day cancellation)", _v4_cancelled_actions),
+    Migration(5, "ops.housekeeping: what each night archived and erased", _v5_housekeeping),
 )
 LATEST = MIGRATIONS[-1].version if MIGRATIONS else BASELINE
 

@@ -27,10 +27,13 @@ def later_snapshots_note(con: duckdb.DuckDBPyConnection, snapshot_date: date) ->
     Only D's partitions are replaced; later snapshots keep what they computed from the
     previous version of D (their transitions, roll rates, cadences) until they are rerun.
     """
+    # raw.loans keeps the last nights only (older ones are archived); marts keep them all.
     later = [
         day
         for (day,) in con.execute(
-            "select distinct snapshot_date from raw.loans where snapshot_date > $d order by 1",
+            "select distinct snapshot_date from (select snapshot_date from raw.loans "
+            "union all select snapshot_date from marts.loan_aging) "
+            "where snapshot_date > $d order by 1",
             {"d": snapshot_date},
         ).fetchall()
     ]

@@ -57,6 +57,15 @@ class Settings(BaseSettings):
     # Where partitions exchange Parquet files; on a cluster, a folder every worker can read
     # and write. None = `<warehouse>.partitions/` beside the warehouse file.
     partition_exchange: Path | None = None
+    # Retention (docs/CONTRACT.md section 8, docs/operating.md "Retention"): raw.* keeps the last
+    # raw_keep_days snapshots (and the state the last as many nights); older snapshots move to
+    # <archive>/<dataset>/snapshot_date=<D>/data.parquet, raw.customers copies are deleted.
+    archive: Path = Path("./archive")
+    raw_keep_days: int = Field(default=7, ge=1)
+    # A customer with no loan on the book (ACTIVE or CHARGED_OFF) for longer is erased from
+    # raw.customers; outbox folders older than outbox_keep_days before the action date go.
+    personal_data_days: int = Field(default=1825, ge=1)
+    outbox_keep_days: int = Field(default=90, ge=1)
 
     @field_validator("encoding")
     @classmethod

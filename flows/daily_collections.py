@@ -1,10 +1,12 @@
 """daily_collections: one snapshot date in, tomorrow's collection actions out.
 
     landing/<D>/ -> ingest -> validate -> age -> decide -> validate -> kpis -> state -> commit
-        -> publish -> report
+        -> publish -> housekeeping -> report
 
 Nothing reaches raw.* or marts.* unless every step before the commit succeeded, and the
-commit replaces the date's partitions in one transaction.
+commit replaces the date's partitions in one transaction. Housekeeping (retention, archive)
+runs once the actions are out: publishing reads the night's raw.customers, and a failure to
+archive must not hold back the actions.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from flows.partitioned_collections import age_and_decide  # noqa: E402
 from tasks.aging import age_loans  # noqa: E402
 from tasks.commit import commit_results  # noqa: E402
 from tasks.decide import decide_actions  # noqa: E402
+from tasks.housekeeping import keep_house  # noqa: E402
 from tasks.ingest import ingest_landing  # noqa: E402
 from tasks.kpis import compute_kpis  # noqa: E402
 from tasks.publish import publish_actions, sink_to_postgres  # noqa: E402
@@ -83,6 +86,8 @@ def daily_collections(
             faults.checkpoint("flow:after-publish")
             sunk = sink_to_postgres(snapshot_date, settings) if settings.postgres else None
             faults.checkpoint("flow:after-sink-postgres")
+            kept = keep_house(run_id, snapshot_date, settings)
+            faults.checkpoint("flow:after-housekeeping")
             report = report_run(run_id, snapshot_date, settings, str(published["folder"]))
             faults.checkpoint("flow:after-report")
         except InputRejected as exc:
@@ -106,6 +111,7 @@ def daily_collections(
             "commit": committed,
             "publish": published["files"],
             "postgres": sunk,
+            "housekeeping": kept,
             "report": report,
         }
         finish_run(run_id, "SUCCEEDED", settings, inputs=inputs, row_counts=counts)

@@ -14,7 +14,7 @@ from arrears.settings import Settings
 def commit_results(snapshot_date: date, settings: Settings) -> dict[str, int]:
     logger = get_run_logger()
     with settings.open_warehouse() as con:
-        counts = commit.commit(con, snapshot_date)
+        counts = commit.commit(con, snapshot_date, keep_nights=settings.raw_keep_days)
     for table, rows in counts.items():
         logger.info("%s: partition replaced with %d rows", table, rows)
     return counts

@@ -1,4 +1,7 @@
-"""Read the landing folder of one snapshot date into the run's work tables."""
+"""Read the landing folder of one snapshot date into the run's work tables.
+
+When the landing folder is gone (a replay or backfill of an older date), the files come from
+what the warehouse kept: raw.* or the archive (arrears/restore.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +9,7 @@ from datetime import date
 
 from prefect import get_run_logger, task
 
-from arrears import ingest, runs
+from arrears import ingest, restore, runs
 from arrears.ingest import IngestSummary
 from arrears.settings import Settings
 from tasks.retries import transient_only
@@ -17,14 +20,22 @@ def ingest_landing(
     snapshot_date: date, settings: Settings, run_id: str | None = None
 ) -> IngestSummary:
     logger = get_run_logger()
-    with settings.open_warehouse() as con:
+    with (
+        settings.open_warehouse() as con,
+        restore.landing_for(
+            con, settings.landing, settings.archive, snapshot_date, settings.warehouse
+        ) as landing,
+    ):
+        for level, note in landing.notes(snapshot_date):
+            logger.log(level, note)
         summary = ingest.ingest(
             con,
             snapshot_date,
-            settings.landing,
+            landing.root,
             encodings=settings.dataset_encodings,
             default_encoding=settings.encoding,
         )
+        landing.name_sources(summary)
         repeated = runs.repeated_inputs_note(con, snapshot_date, summary.as_json())
         if repeated:
             logger.warning(repeated)

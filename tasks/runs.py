@@ -17,6 +17,7 @@ def settings_summary(settings: Settings) -> dict[str, Any]:
         "landing": str(settings.landing),
         "warehouse": str(settings.warehouse),
         "outbox": str(settings.outbox),
+        "archive": str(settings.archive),
         "strategy": str(settings.strategy),
         "aging": str(settings.aging),
         "profile": settings.profile,

@@ -4,7 +4,8 @@ create table if not exists ops.schema_version (
 );
 
 -- Columns added later come from migrations (arrears/migrations.py): changing an existing
--- table needs a migration, never an edit here.
+-- table needs a migration, never an edit here. ops.housekeeping (what each night archived,
+-- deleted and erased) is created by migration 4 alone, in new and upgraded warehouses alike.
 create table if not exists ops.runs (
     run_id varchar primary key,
     flow_run_id varchar,
