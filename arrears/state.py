@@ -172,8 +172,10 @@ def build(
 
 
 def prune(con: duckdb.DuckDBPyConnection, snapshot_date: date, keep_nights: int) -> int:
-    """Drop state versions older than the last `keep_nights` committed nights up to D (inside
-    the commit's transaction); returns the rows deleted."""
+    """Drop the state versions that no rerun of the last `keep_nights` committed nights up to D
+    reads: those nights' versions and the one before them stay (inside the commit's
+    transaction); returns the rows deleted."""
+    keep_nights += 1
     dates = [
         d
         for (d,) in con.execute(

@@ -61,7 +61,8 @@ def test_only_the_last_nights_versions_are_kept(con) -> None:
     versions = con.execute("select distinct snapshot_date from marts.loan_state order by 1")
     dates = [d for (d,) in versions.fetchall()]
     last = START + timedelta(days=NIGHTS - 1)
-    assert dates == [last - timedelta(days=k) for k in reversed(range(7))]
+    # the last 7 nights' versions and the one the oldest of them reads on a rerun
+    assert dates == [last - timedelta(days=k) for k in reversed(range(8))]
 
 
 def test_the_next_night_reads_the_previous_version(con) -> None:
@@ -84,6 +85,13 @@ def test_a_version_of_another_night_stops_the_night(con) -> None:
     con.execute("delete from marts.loan_state where snapshot_date = $d", {"d": last})
     with pytest.raises(state.StateError, match=f"previous snapshot is {last}"):
         state.check(con, last + timedelta(days=1))
+
+
+def test_each_of_the_last_nights_can_be_rerun(con) -> None:
+    last = START + timedelta(days=NIGHTS - 1)
+    for k in range(7):
+        night = last - timedelta(days=k)
+        assert state.check(con, night) == night - timedelta(days=1)
 
 
 def test_a_night_older_than_the_kept_versions_asks_for_a_rebuild(con) -> None:
