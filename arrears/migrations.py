@@ -58,11 +58,27 @@ def _v3_state_from_history(con: duckdb.DuckDBPyConnection) -> None:
     state.fold(con)
 
 
+def _v4_customers_sealed(con: duckdb.DuckDBPyConnection) -> None:
+    # Personal columns of raw.customers sealed at rest (docs/CONTRACT.md section 13,
+    # docs/privacy.md): the sealed record and its key id, then the clear rows sealed in place.
+    from arrears.pii import keys, sealing
+    from arrears.settings import load_settings
+
+    sealing.add_sealed_columns(con, "raw.customers")
+    clear = con.execute("select count(*) from raw.customers where pii is null").fetchall()[0][0]
+    if not clear:
+        return  # a new warehouse: no key is needed yet
+    settings = load_settings(warehouse=_location(con))
+    key = keys.configured_key(settings) or keys.create_key(settings)
+    sealing.seal_table(con, "raw.customers", key)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, "ops.runs.arrears_version and ops.runs.notes", _v2_runs_version_and_notes),
     Migration(
         3, "state carried from night to night, built from the history", _v3_state_from_history
     ),
+    Migration(4, "raw.customers personal columns sealed (pii, pii_key_id)", _v4_customers_sealed),
 )
 LATEST = MIGRATIONS[-1].version if MIGRATIONS else BASELINE
 

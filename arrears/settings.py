@@ -57,6 +57,10 @@ class Settings(BaseSettings):
     # Where partitions exchange Parquet files; on a cluster, a folder every worker can read
     # and write. None = `<warehouse>.partitions/` beside the warehouse file.
     partition_exchange: Path | None = None
+    # The key of the personal columns of raw.customers (docs/privacy.md): base64 of 32 bytes,
+    # or a key file; None = `pii.key` beside the warehouse, created at the first run.
+    pii_key: SecretStr | None = None
+    pii_key_file: Path | None = None
 
     @field_validator("encoding")
     @classmethod
@@ -114,6 +118,10 @@ class Settings(BaseSettings):
             wait_seconds=self.lock_timeout_seconds,
             memory_limit=self.memory_limit,
         )
+
+    def pii_key_path(self) -> Path:
+        """Where the personal-data key file is (read, or created at the first run)."""
+        return self.pii_key_file or self.warehouse.parent / "pii.key"
 
     def postgres_dsn(self) -> str | None:
         return self.postgres.get_secret_value() if self.postgres else None
