@@ -344,6 +344,18 @@ def report(
     out.print(f"report: {path}")
 
 
+@app.command("rotate-key")
+def rotate_key(warehouse: Warehouse = None) -> None:
+    """Re-seal the personal data of the warehouse under a new key (docs/privacy.md)."""
+    from arrears.pii.rotation import rotate_key as rotate
+
+    settings = _settings(warehouse=warehouse)
+    if not settings.warehouse.exists():
+        raise ConfigError(f"--warehouse: {settings.warehouse} does not exist; run a date first")
+    old, new, rows = rotate(settings)
+    out.print(f"key {old} -> {new}: {rows} customer rows re-sealed; {settings.pii_key_path()}")
+
+
 @app.command()
 def demo(
     landing: Landing = None,

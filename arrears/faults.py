@@ -11,6 +11,8 @@ Names in use (docs/reliability.md lists what each one proved):
   commit:after:<table>           arrears/commit.py, inside the transaction, after that table
   publish:before-swap            arrears/publish/outbox.py, the set complete, not yet visible
   publish:exchanged              arrears/publish/folders.py, new set visible, old one not removed
+  rotate-key:before-commit       arrears/pii/rotation.py, every row re-sealed, not committed
+  rotate-key:after-commit        arrears/pii/rotation.py, committed, new key file not in place
   postgres:before-commit         arrears/publish/postgres_sink.py, all rows written, not committed
   cancel:after-read, cancel:after-commit
                                  flows/cancel_actions.py, after reading the payments and after

@@ -102,6 +102,21 @@ def _v5_housekeeping(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+def _v6_customers_sealed(con: duckdb.DuckDBPyConnection) -> None:
+    # Personal columns of raw.customers sealed at rest (docs/CONTRACT.md section 13,
+    # docs/privacy.md): the sealed record and its key id, then the clear rows sealed in place.
+    from arrears.pii import keys, sealing
+    from arrears.settings import load_settings
+
+    sealing.add_sealed_columns(con, "raw.customers")
+    clear = con.execute("select count(*) from raw.customers where pii is null").fetchall()[0][0]
+    if not clear:
+        return  # a new warehouse: no key is needed yet
+    settings = load_settings(warehouse=_location(con))
+    key = keys.configured_key(settings) or keys.create_key(settings)
+    sealing.seal_table(con, "raw.customers", key)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, "ops.runs.arrears_version and ops.runs.notes", _v2_runs_version_and_notes),
     Migration(
@@ -109,6 +124,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(4, "marts.cancelled_actions (same-day cancellation)", _v4_cancelled_actions),
     Migration(5, "ops.housekeeping: what each night archived and erased", _v5_housekeeping),
+    Migration(6, "raw.customers personal columns sealed (pii, pii_key_id)", _v6_customers_sealed),
 )
 LATEST = MIGRATIONS[-1].version if MIGRATIONS else BASELINE
 

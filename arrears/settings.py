@@ -66,6 +66,10 @@ class Settings(BaseSettings):
     # raw.customers; outbox folders older than outbox_keep_days before the action date go.
     personal_data_days: int = Field(default=1825, ge=1)
     outbox_keep_days: int = Field(default=90, ge=1)
+    # The key of the personal columns of raw.customers (docs/privacy.md): base64 of 32 bytes,
+    # or a key file; None = `pii.key` beside the warehouse, created at the first run.
+    pii_key: SecretStr | None = None
+    pii_key_file: Path | None = None
 
     @field_validator("encoding")
     @classmethod
@@ -123,6 +127,10 @@ class Settings(BaseSettings):
             wait_seconds=self.lock_timeout_seconds,
             memory_limit=self.memory_limit,
         )
+
+    def pii_key_path(self) -> Path:
+        """Where the personal-data key file is (read, or created at the first run)."""
+        return self.pii_key_file or self.warehouse.parent / "pii.key"
 
     def postgres_dsn(self) -> str | None:
         return self.postgres.get_secret_value() if self.postgres else None

@@ -1,7 +1,7 @@
 """daily_collections: one snapshot date in, tomorrow's collection actions out.
 
-    landing/<D>/ -> ingest -> validate -> age -> decide -> validate -> kpis -> state -> commit
-        -> publish -> housekeeping -> report
+    landing/<D>/ -> ingest -> validate -> age -> decide -> validate -> kpis -> state -> seal
+        -> commit -> publish -> housekeeping -> report
 
 Nothing reaches raw.* or marts.* unless every step before the commit succeeded, and the
 commit replaces the date's partitions in one transaction. Housekeeping (retention, archive)
@@ -24,6 +24,7 @@ from prefect.runtime import flow_run  # noqa: E402
 
 from arrears import faults, warehouse  # noqa: E402
 from arrears.errors import ArrearsError, InputRejected  # noqa: E402
+from arrears.pii.keys import require_key  # noqa: E402
 from arrears.quality import preload  # noqa: E402
 from arrears.settings import Settings, load_settings  # noqa: E402
 from flows.partitioned_collections import age_and_decide  # noqa: E402
@@ -33,6 +34,7 @@ from tasks.decide import decide_actions  # noqa: E402
 from tasks.housekeeping import keep_house  # noqa: E402
 from tasks.ingest import ingest_landing  # noqa: E402
 from tasks.kpis import compute_kpis  # noqa: E402
+from tasks.pii import seal_personal_data  # noqa: E402
 from tasks.publish import publish_actions, sink_to_postgres  # noqa: E402
 from tasks.quality import validate_action_lists, validate_landing  # noqa: E402
 from tasks.report import report_run  # noqa: E402
@@ -58,6 +60,7 @@ def daily_collections(
 
     holder = f"daily_collections {snapshot_date} run {run_id}"
     with warehouse.run_lock(settings.warehouse, settings.lock_timeout_seconds, holder):
+        require_key(settings)  # a missing or wrong key: exit 2, nothing read or written
         start_run(run_id, snapshot_date, flow_run.id, settings)
         faults.checkpoint("flow:after-start")
         inputs: dict[str, dict] | None = None
@@ -80,6 +83,7 @@ def daily_collections(
             faults.checkpoint("flow:after-validate-actions")
             kpi_rows = compute_kpis(snapshot_date, settings)
             carried = carry_state(snapshot_date, settings)
+            seal_personal_data(snapshot_date, settings)
             committed = commit_results(snapshot_date, settings)
             faults.checkpoint("flow:after-commit")
             published = publish_actions(run_id, snapshot_date, settings)

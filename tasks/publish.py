@@ -9,6 +9,7 @@ from prefect.artifacts import create_markdown_artifact
 
 from arrears import warehouse
 from arrears.errors import InputRejected
+from arrears.pii.keys import configured_key
 from arrears.publish import publish_outbox, sink_postgres
 from arrears.runs import action_date_for
 from arrears.settings import Settings
@@ -45,6 +46,7 @@ def publish_actions(run_id: str, snapshot_date: date, settings: Settings) -> dic
             run_id,
             settings.csv_channels,
             settings.csv_encoding,
+            key=configured_key(settings),
         )
     folder = settings.outbox.resolve() / action_date.isoformat()
     rows = {f.name: f.rows for f in manifest.files}

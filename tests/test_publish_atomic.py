@@ -10,8 +10,10 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from fixtures.pii_support import TEST_KEY
 
 from arrears import warehouse
+from arrears.pii.sealing import seal_table
 from arrears.publish import OutboxBusy, folders, publish_outbox, recover_outbox, verify_outbox
 
 ACTION = date(2025, 7, 1)
@@ -32,6 +34,7 @@ def fill(con, priority_of_a2: int = 2) -> None:
            values ('2025-06-30', 'C1', '张三', '+8613800000001', 'z@example.cn'),
                   ('2025-06-30', 'C2', '李四', '13900000002', 'l@example.cn')"""
     )
+    seal_table(con, "raw.customers", TEST_KEY)
     for action_id, customer, channel, priority in [
         ("A1", "C1", "SMS", 1),
         ("A2", "C2", "SMS", priority_of_a2),
@@ -57,7 +60,7 @@ def con():
 
 
 def publish(con, outbox: Path, run_id: str, **kwargs):
-    return publish_outbox(con, ACTION, outbox, run_id, ["sms", "call"], **kwargs)
+    return publish_outbox(con, ACTION, outbox, run_id, ["sms", "call"], key=TEST_KEY, **kwargs)
 
 
 def snapshot_of(folder: Path) -> dict[str, bytes]:
@@ -132,6 +135,7 @@ CRASH_SCRIPT = textwrap.dedent(
     from datetime import date
     from pathlib import Path
     from arrears import warehouse
+    from arrears.pii.keys import PiiKey
     from arrears.publish import folders, publish_outbox
 
     warehouse_path, outbox, mode = sys.argv[1], Path(sys.argv[2]), sys.argv[3]
@@ -154,7 +158,10 @@ CRASH_SCRIPT = textwrap.dedent(
         def rmtree(path, *args, **kwargs):
             os._exit(9)
         folders.shutil.rmtree = rmtree
-    publish_outbox(con, date(2025, 7, 1), outbox, "crash-run", ["sms", "call"], on_step=hook)
+    key = PiiKey.from_bytes(bytes(range(32)))
+    publish_outbox(
+        con, date(2025, 7, 1), outbox, "crash-run", ["sms", "call"], on_step=hook, key=key
+    )
     """
 )
 

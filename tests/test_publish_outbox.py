@@ -11,11 +11,13 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from fixtures.pii_support import TEST_KEY
 from polars.testing import assert_frame_equal
 
 from arrears import warehouse
 from arrears.contract import PERSONAL_COLUMNS
 from arrears.errors import ArrearsError, ConfigError
+from arrears.pii.sealing import seal_table
 from arrears.publish import (
     ALLOWED_PERSONAL_COLUMNS,
     OutboxEncodingError,
@@ -210,6 +212,7 @@ def insert_customer(con, snapshot: date, row: tuple) -> None:
             )
         ),
     )
+    seal_table(con, "raw.customers", TEST_KEY)
 
 
 def insert_action(
@@ -314,7 +317,7 @@ def con():
 
 
 def publish(con, outbox: Path, run_id: str = "run-1", csv_channels=CHANNELS, **kwargs):
-    return publish_outbox(con, ACTION, outbox, run_id, list(csv_channels), **kwargs)
+    return publish_outbox(con, ACTION, outbox, run_id, list(csv_channels), key=TEST_KEY, **kwargs)
 
 
 def read_parquet(path: Path) -> pl.DataFrame:
@@ -442,7 +445,7 @@ def test_channel_without_actions_gets_an_empty_file_with_its_schema(con, tmp_pat
 
 
 def test_date_without_any_action_publishes_empty_set(con, tmp_path):
-    manifest = publish_outbox(con, date(2025, 8, 1), tmp_path, "run-1", [])
+    manifest = publish_outbox(con, date(2025, 8, 1), tmp_path, "run-1", [], key=TEST_KEY)
     assert [f.rows for f in manifest.files] == [0] * 6
     assert manifest.snapshot_date == date(2025, 7, 31)
     assert manifest.strategy_versions == ()
@@ -690,8 +693,8 @@ def test_parquet_writer_is_deterministic_for_many_rows_and_threads(tmp_path):
                   'v1', 'champion'
            from range(300000) r(i)"""
     )
-    first = publish_outbox(con, ACTION, tmp_path / "a", "run-1", [])
-    second = publish_outbox(con, ACTION, tmp_path / "b", "run-2", [])
+    first = publish_outbox(con, ACTION, tmp_path / "a", "run-1", [], key=TEST_KEY)
+    second = publish_outbox(con, ACTION, tmp_path / "b", "run-2", [], key=TEST_KEY)
     assert first.file("sms.parquet").rows == 300_000
     assert first.file("sms.parquet") == second.file("sms.parquet")
     priorities = pl.read_parquet(tmp_path / "a" / ACTION.isoformat() / "sms.parquet")["priority"]

@@ -2,7 +2,8 @@
 plus `_manifest.json`, assembled beside the published set and swapped in atomically.
 
 Rows come from marts.collection_actions; personal data is joined from raw.customers of the
-action's snapshot date at publish time and reaches only the files of the channels that need it
+action's snapshot date at publish time, its sealed records opened in memory for this publish
+only (arrears/pii/publishing.py), and reaches only the files of the channels that need it
 (arrears/publish/columns.py). DuckDB's COPY writes every file: rows never pass through Python.
 """
 
@@ -20,6 +21,8 @@ import duckdb
 
 from arrears import faults
 from arrears.errors import ArrearsError, ConfigError
+from arrears.pii.keys import PiiKey
+from arrears.pii.publishing import recipients_opened
 from arrears.publish.columns import (
     OUTBOX_CHANNELS,
     channel_columns,
@@ -85,11 +88,13 @@ def publish_outbox(
     csv_encoding: str = "utf-8",
     *,
     on_step: StepHook | None = None,
+    key: PiiKey | None = None,
 ) -> Manifest:
     """Write the outbox set of `action_date` and make it visible at once; returns its manifest.
 
     Reads the committed marts.collection_actions of that date (the caller decides whether the
-    date may be published). Rerunning gives byte-identical data files.
+    date may be published). Rerunning gives byte-identical data files. `key` opens the
+    recipients' sealed personal data.
     """
     outbox = Path(outbox)
     csv_set = _csv_channels(csv_channels)
@@ -114,7 +119,7 @@ def publish_outbox(
         variants[variant] += actions
 
     outbox.mkdir(parents=True, exist_ok=True)
-    with date_lock(outbox, action_date):
+    with date_lock(outbox, action_date), recipients_opened(con, action_date, key):
         recover_date(outbox, action_date)
         tmp = temp_folder(outbox, action_date, run_id)
         tmp.mkdir()

@@ -1,6 +1,8 @@
 -- One channel's outbox rows for an action date: the action columns of the mart plus every
 -- recipient column any channel may carry. The caller selects only what its channel is allowed
--- (arrears/publish/columns.py) and orders by priority, action_id.
+-- (arrears/publish/columns.py) and orders by priority, action_id. Personal values come from
+-- publish_customers, the temporary table of the date's recipients with their records opened
+-- (arrears/pii/publishing.py): raw.customers holds them sealed.
 with
 
 actions as (
@@ -10,7 +12,7 @@ actions as (
 ),
 
 customers as (
-    select * from raw.customers
+    select * from publish_customers
 ),
 
 loan_aging as (
