@@ -32,10 +32,14 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
+import polars as pl
 
 from arrears import archive, warehouse
 from arrears.contract import DATASETS
+from arrears.errors import ConfigError
 from arrears.ingest import IngestSummary, find_file, landing_folder
+from arrears.pii.keys import PiiKey
+from arrears.pii.sealing import PERSONAL, open_records, query_frame
 
 _SCRATCH = ".landing-"
 
@@ -130,8 +134,44 @@ def _copy_query(con: duckdb.DuckDBPyConnection, query: str, target: Path, params
     con.execute(f"copy ({query}) to {quoted} ({archive.PARQUET_OPTIONS})", params)
 
 
-def _from_raw(con: duckdb.DuckDBPyConnection, day: date, folder: Path, found: Landing) -> None:
+def _copy_customers(
+    con: duckdb.DuckDBPyConnection,
+    where: str,
+    params: dict,
+    target: Path,
+    key: PiiKey | None,
+) -> None:
+    """raw.customers rows as a landing file: their sealed personal columns opened with the key
+    (the file is the run's private scratch, removed with it, as a landing folder would be)."""
+    columns = DATASETS["customers"].column_names
+    frame = query_frame(
+        con, f"select {', '.join(columns)}, pii from raw.customers {where} order by all", params
+    )
+    sealed = frame["pii"].is_not_null()
+    if sealed.any():
+        if key is None:
+            raise ConfigError(
+                "the customers of a replayed date are sealed in raw.customers: give their key "
+                "(ARREARS_PII_KEY or ARREARS_PII_KEY_FILE)"
+            )
+        opened = open_records(frame["pii"].to_list(), frame["customer_id"].to_list(), key)
+        frame = frame.with_columns(
+            pl.when(sealed).then(pl.Series(c, opened[c], dtype=pl.Utf8)).otherwise(pl.col(c))
+            for c in PERSONAL
+        )
+    frame.drop("pii").write_parquet(target)
+
+
+def _from_raw(
+    con: duckdb.DuckDBPyConnection, day: date, folder: Path, found: Landing, key: PiiKey | None
+) -> None:
     for name, dataset in DATASETS.items():
+        if name == "customers":
+            _copy_customers(
+                con, "where snapshot_date = $d", {"d": day}, folder / "customers.parquet", key
+            )
+            found.sources[name] = f"raw.{name} (snapshot {day})"
+            continue
         columns = ", ".join(dataset.column_names)
         _copy_query(
             con,
@@ -143,22 +183,25 @@ def _from_raw(con: duckdb.DuckDBPyConnection, day: date, folder: Path, found: La
 
 
 def _from_archive(
-    con: duckdb.DuckDBPyConnection, root: Path, day: date, folder: Path, found: Landing
+    con: duckdb.DuckDBPyConnection,
+    root: Path,
+    day: date,
+    folder: Path,
+    found: Landing,
+    key: PiiKey | None,
 ) -> None:
     for name in archive.ARCHIVED:
         path = archive.snapshot_path(root, name, day)
         if path.exists():
             _link(path, folder / f"{name}.parquet")
             found.sources[name] = str(path)
-    columns = ", ".join(DATASETS["customers"].column_names)
     latest = warehouse.scalar(con, "select max(snapshot_date) from raw.customers")
-    _copy_query(
+    _copy_customers(
         con,
-        f"select {columns} from raw.customers "
-        "qualify row_number() over (partition by customer_id order by snapshot_date desc) = 1 "
-        "order by all",
-        folder / "customers.parquet",
+        "qualify row_number() over (partition by customer_id order by snapshot_date desc) = 1",
         {},
+        folder / "customers.parquet",
+        key,
     )
     found.substituted.add("customers")
     found.sources["customers"] = (
@@ -184,6 +227,7 @@ def landing_for(
     archive_root: Path,
     snapshot_date: date,
     warehouse_path: Path,
+    key: PiiKey | None = None,
 ) -> Iterator[Landing]:
     """The landing root to ingest `snapshot_date` from (see the module doc)."""
     folder = landing_folder(landing, snapshot_date)
@@ -223,9 +267,9 @@ def landing_for(
                 _link(path, target / f"{name}.parquet")
                 found.carried[name] = day
         elif _raw_holds(con, "loans", snapshot_date):
-            _from_raw(con, snapshot_date, target, found)
+            _from_raw(con, snapshot_date, target, found, key)
         else:
-            _from_archive(con, archive_root, snapshot_date, target, found)
+            _from_archive(con, archive_root, snapshot_date, target, found, key)
         yield found
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

@@ -11,6 +11,7 @@ from prefect import get_run_logger, task
 
 from arrears import ingest, restore, runs
 from arrears.ingest import IngestSummary
+from arrears.pii import keys
 from arrears.settings import Settings
 from tasks.retries import transient_only
 
@@ -23,7 +24,12 @@ def ingest_landing(
     with (
         settings.open_warehouse() as con,
         restore.landing_for(
-            con, settings.landing, settings.archive, snapshot_date, settings.warehouse
+            con,
+            settings.landing,
+            settings.archive,
+            snapshot_date,
+            settings.warehouse,
+            keys.configured_key(settings),
         ) as landing,
     ):
         for level, note in landing.notes(snapshot_date):
