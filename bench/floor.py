@@ -12,6 +12,7 @@ ratio step / floor says how much the step costs beyond the database work it cann
     validate_actions  the pre-publish checks as one query
     kpis              cures and collected amounts against the previous snapshot, and the calls
                       of D with their outcomes, in one query
+    seal              AES-GCM over each customer's personal record
     state             the previous night's loan and contact state merged with tonight's results
     commit            the run's result tables copied into a second set of tables
     publish           each channel's file(s) with its recipient columns, as COPY statements
@@ -28,6 +29,7 @@ import duckdb
 
 from arrears.aging import AgingConfig
 from arrears.contract import DATASETS, Dataset
+from arrears.pii.keys import PiiKey
 from arrears.strategy import Strategy
 
 # Landing file types as read_csv column types (the contract's logical types).
@@ -314,6 +316,22 @@ def kpis(con: duckdb.DuckDBPyConnection, snapshot_date: date) -> int:
     return int(con.execute("select count(*) from floor.kpis").fetchall()[0][0])
 
 
+def seal(con: duckdb.DuckDBPyConnection, key: PiiKey) -> int:
+    """AES-GCM over each customer's personal columns, as one record a row (the step also
+    derives its nonce, checks the values and writes the sealed rows back)."""
+    import os
+
+    rows = con.execute(
+        "select customer_id, concat_ws(chr(31), full_name, national_id, phone, email, address, "
+        "postal_code) from work.customers"
+    ).fetchall()
+    encrypt = key.aead().encrypt
+    nonce = os.urandom(12)
+    for customer_id, record in rows:
+        encrypt(nonce, (record or "").encode(), customer_id.encode())
+    return len(rows)
+
+
 def state(con: duckdb.DuckDBPyConnection, snapshot_date: date) -> int:
     """Tonight's per-loan and per-customer state: the previous version merged with tonight's
     aging and actions, by key, one statement per table."""
@@ -388,27 +406,43 @@ def publish(
     snapshot_date: date,
     folder: Path,
     csv_channels: tuple[str, ...] = ("letter", "visit"),
+    key: PiiKey | None = None,
 ) -> int:
     """What CONTRACT section 6 asks of the files, as plain COPYs; returns the rows published.
 
     Per channel, the committed actions of the action date with the recipient columns that
-    channel carries (joined from raw.customers, and the branch from marts.loan_aging) to
+    channel carries (the sealed customer records opened with `key` as the step opens them, and
+    the branch from marts.loan_aging) to
     Parquet, and to CSV for the channels configured for it (DuckDB's own text rendering). The
     step also renders lists and local times for the CSV readers, hashes each file, writes the
     manifest, checks personal columns and swaps the folder in atomically.
     """
-    from arrears.publish.columns import OUTBOX_CHANNELS, channel_columns
+    from arrears.pii.publishing import TABLE, recipients_opened
+    from arrears.publish.columns import OUTBOX_CHANNELS
 
     folder.mkdir(parents=True, exist_ok=True)
     action_date = snapshot_date + timedelta(days=1)
+    with recipients_opened(con, action_date, key):
+        _copy_channels(con, action_date, folder, csv_channels, OUTBOX_CHANNELS, TABLE)
+    return int(
+        con.execute(
+            "select count(*) from marts.collection_actions where action_date = $a",
+            {"a": action_date},
+        ).fetchall()[0][0]
+    )
+
+
+def _copy_channels(con, action_date, folder, csv_channels, channels, customers) -> None:
+    from arrears.publish.columns import channel_columns
+
     # Every channel gets its file, empty or not, as downstream systems expect.
-    for name in OUTBOX_CHANNELS:
+    for name in channels:
         columns = ", ".join(f"r.{c}" for c in channel_columns(name))
         # COPY binds no parameters: the date and channel are the benchmark's own values.
         rows = (
             "(select r.*, c.full_name, c.national_id, c.phone, c.email, c.address, c.city, "
             "c.province, c.postal_code, l.branch from marts.collection_actions r "
-            "left join raw.customers c on c.customer_id = r.customer_id "
+            f"left join {customers} c on c.customer_id = r.customer_id "
             "and c.snapshot_date = r.snapshot_date "
             "left join marts.loan_aging l on l.loan_id = r.primary_loan_id "
             "and l.snapshot_date = r.snapshot_date "
@@ -419,10 +453,3 @@ def publish(
         con.execute(f"copy ({query}) to {_quote(str(folder / f'{name}.parquet'))} (format parquet)")
         if name in csv_channels:
             con.execute(f"copy ({query}) to {_quote(str(folder / f'{name}.csv'))} (header)")
-    rows = int(
-        con.execute(
-            "select count(*) from marts.collection_actions where action_date = $a",
-            {"a": action_date},
-        ).fetchall()[0][0]
-    )
-    return rows

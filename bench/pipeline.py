@@ -100,12 +100,15 @@ def run_day(settings, snapshot_date: date, sampler: RssSampler | None) -> dict[s
     from arrears import commit, ingest, state, warehouse
     from arrears.aging import build_aging, load_aging_config
     from arrears.contract import CHANNELS
+    from arrears.pii.keys import key_for_run
+    from arrears.pii.sealing import seal_table
     from arrears.publish import channel_columns, publish_outbox
     from arrears.quality import validate_actions, validate_landed
     from arrears.report.kpis import build_kpi_variants
     from arrears.strategy import decide, load_strategy
 
     run_id = str(uuid.uuid4())
+    key = key_for_run(settings)
     action_date = snapshot_date + timedelta(days=1)
     aging_config = load_aging_config(settings.aging)
     strategy = load_strategy(settings.strategy, settings.profile)
@@ -166,6 +169,11 @@ def run_day(settings, snapshot_date: date, sampler: RssSampler | None) -> dict[s
             lambda con: floor.state(con, snapshot_date),
         ),
         (
+            "seal",
+            lambda con: seal_table(con, "work.customers", key),
+            lambda con: floor.seal(con, key),
+        ),
+        (
             "commit",
             lambda con: sum(commit.commit(con, snapshot_date).values()),
             floor.commit,
@@ -181,10 +189,11 @@ def run_day(settings, snapshot_date: date, sampler: RssSampler | None) -> dict[s
                     run_id,
                     settings.csv_channels,
                     settings.csv_encoding,
+                    key=key,
                 ).files
             ),
             lambda con: floor.publish(
-                con, snapshot_date, floor_outbox, tuple(settings.csv_channels)
+                con, snapshot_date, floor_outbox, tuple(settings.csv_channels), key=key
             ),
         ),
     ]

@@ -14,6 +14,8 @@ import duckdb
 from arrears import archive, commit, housekeeping, ingest, restore, state, warehouse
 from arrears.aging import build_aging, load_aging_config
 from arrears.contract import DATASETS
+from arrears.pii.keys import key_for_run
+from arrears.pii.sealing import seal_table
 from arrears.publish import publish_outbox
 from arrears.report.kpis import build_kpi_variants
 from arrears.settings import Settings
@@ -30,11 +32,12 @@ def run_night(settings: Settings, day: date, run_id: str | None = None):
     (from landing/<D>/ or what restore.landing_for rebuilds), age, decide, KPIs, state, commit,
     publish, housekeeping. Returns (the ingest summary, the restored landing, the report)."""
     aging, strategy = _rules(settings.aging, settings.strategy, settings.profile)
+    key = key_for_run(settings)
     with warehouse.opened(settings.warehouse) as con:
         warehouse.clear_work(con)
         previous = state.check(con, day)
         with restore.landing_for(
-            con, settings.landing, settings.archive, day, settings.warehouse
+            con, settings.landing, settings.archive, day, settings.warehouse, key
         ) as landing:
             summary = ingest.ingest(con, day, landing.root)
             landing.name_sources(summary)
@@ -42,6 +45,7 @@ def run_night(settings: Settings, day: date, run_id: str | None = None):
         decide(con, day, strategy, settings.timezone)
         build_kpi_variants(con, day)
         state.build(con, day, previous)
+        seal_table(con, "work.customers", key)
         commit.commit(con, day, keep_nights=settings.raw_keep_days)
         publish_outbox(
             con,
@@ -50,6 +54,7 @@ def run_night(settings: Settings, day: date, run_id: str | None = None):
             run_id or f"night-{day}",
             settings.csv_channels,
             settings.csv_encoding,
+            key=key,
         )
         report = housekeeping.run(
             con, day, housekeeping.Retention.from_settings(settings), run_id or f"night-{day}"
@@ -63,6 +68,8 @@ def copy_scene(source: Settings, root: Path, **changes) -> Settings:
     unless `changes` names another)."""
     root.mkdir(parents=True, exist_ok=True)
     shutil.copy2(source.warehouse, root / "arrears.duckdb")
+    if source.pii_key_path().exists():  # the key that opens the warehouse's customers
+        shutil.copy2(source.pii_key_path(), root / "pii.key")
     for name, path in (("archive", source.archive), ("outbox", source.outbox)):
         if Path(path).exists():
             shutil.copytree(path, root / name, symlinks=True)

@@ -7,10 +7,12 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+from fixtures.pii_support import TEST_KEY
 
 from arrears import commit, ingest, state, warehouse
 from arrears.aging import build_aging, load_aging_config
 from arrears.generate import generate_landing
+from arrears.pii.sealing import seal_table
 from arrears.publish import publish_outbox
 from arrears.settings import Settings
 from arrears.strategy import decide, load_strategy
@@ -42,6 +44,7 @@ def aged_book(tmp_path_factory):
         if k < 2:
             decide(con, day, strategy, settings.timezone)
             state.build(con, day, state.previous_snapshot(con, day))
+            seal_table(con, "work.customers", TEST_KEY)
             commit.commit(con, day)
     yield con, day, config, root
     con.close()
@@ -66,8 +69,8 @@ def test_publish_floor_writes_the_files_the_step_writes(aged_book):
     published = day - timedelta(days=1)  # the last committed snapshot
     action_date = published + timedelta(days=1)
     channels = ("letter", "visit")
-    manifest = publish_outbox(con, action_date, root / "outbox", "run", channels)
-    floor.publish(con, published, root / "floor-outbox", channels)
+    manifest = publish_outbox(con, action_date, root / "outbox", "run", channels, key=TEST_KEY)
+    floor.publish(con, published, root / "floor-outbox", channels, key=TEST_KEY)
     step_files = sorted(p.name for p in (root / "outbox" / action_date.isoformat()).iterdir())
     floor_files = sorted(p.name for p in (root / "floor-outbox").iterdir())
     assert [f for f in step_files if f != "_manifest.json"] == floor_files

@@ -12,8 +12,10 @@ from pathlib import Path
 import duckdb
 import pytest
 from cancel_support import ACTION, at, cancel_and_publish, commit_night, land
+from fixtures.pii_support import TEST_KEY
 
 from arrears import warehouse
+from arrears.pii.sealing import seal_table
 from arrears.publish import cancel_folder, publish_outbox, verify_outbox
 from arrears.publish.cancel import CANCEL_COLUMNS
 
@@ -158,13 +160,14 @@ def test_the_nights_publish_of_the_date_keeps_the_cancel_set(con, tmp_path):
         "insert into raw.customers (snapshot_date, customer_id, full_name) values "
         "('2025-06-30', 'C1', 'x')"
     )
-    publish_outbox(con, ACTION, outbox, "night-1", [])
+    seal_table(con, "raw.customers", TEST_KEY)
+    publish_outbox(con, ACTION, outbox, "night-1", [], key=TEST_KEY)
     land(landing, "a.csv", [f"P1,L2,{at('09:00')},299.00"])
     cancel_and_publish(con, landing, outbox, "cancel-1")
     cancelled = files(cancel_folder(outbox, ACTION))
 
     # a rerun of the night republishes the whole date folder
-    night = publish_outbox(con, ACTION, outbox, "night-2", [])
+    night = publish_outbox(con, ACTION, outbox, "night-2", [], key=TEST_KEY)
     assert verify_outbox(outbox / ACTION.isoformat()) == night
     assert files(cancel_folder(outbox, ACTION)) == cancelled
     verify_outbox(cancel_folder(outbox, ACTION))

@@ -45,7 +45,6 @@ ACTION2 = (D2 + timedelta(days=1)).isoformat()
 KILLED = -9
 # Where the landed customers file may live: raw.customers only. The run's scratch copy in
 # work.customers is dropped when the run ends, whether it succeeded or was rejected.
-LANDED_CUSTOMERS = {"raw.customers"}
 
 # (failpoint, where the run is when it dies): which state a reader must see right after.
 CHAIN = (
@@ -192,12 +191,21 @@ def test_killed_at_every_step_then_rerun_equals_an_uninterrupted_run(scene):
 
 
 def test_no_personal_data_outside_raw_customers_and_the_channels_that_need_it(scene):
-    """Runs after the rejected, killed and finished runs above: scans all they left."""
-    scanner = PersonalScanner(personal_values(scene["book"]))
+    """Runs after the rejected, killed and finished runs above: scans all they left. Every
+    table, raw.customers included (its personal columns are sealed), and the personal-data key
+    itself, which must appear nowhere but in its own file."""
+    values = personal_values(scene["book"])
+    keys = {
+        (folder / "pii.key").read_text(encoding="utf-8").strip()
+        for folder in (scene["ref"].warehouse.parent, scene["crash"])
+        if (folder / "pii.key").is_file()
+    }
+    assert keys, "no personal-data key file was created"
+    scanner = PersonalScanner({**values, "pii_key": keys})
     leaks: list[str] = []
     scanned = 0
     for folder in (scene["ref"].warehouse.parent, scene["crash"]):
-        for table, text in table_texts(folder / "arrears.duckdb", skip=LANDED_CUSTOMERS):
+        for table, text in table_texts(folder / "arrears.duckdb"):
             scanned += 1
             if hits := scanner.find(text):
                 leaks.append(f"{folder.name} {table}: {hits}")

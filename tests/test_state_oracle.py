@@ -16,11 +16,13 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from fixtures.pii_support import TEST_KEY
 from polars.testing import assert_frame_equal
 
 from arrears import commit, ingest, registry, sqlfiles, state, warehouse
 from arrears.aging import build_aging, load_aging_config
 from arrears.generate import generate_landing
+from arrears.pii.sealing import seal_table
 from arrears.publish import publish_outbox
 from arrears.report.kpis import build_kpi_variants
 from arrears.settings import Settings
@@ -52,6 +54,7 @@ def run_nights(folder: Path, landing: Path) -> None:
     settings = Settings(landing=landing, warehouse=folder / "w.duckdb", outbox=folder / "outbox")
     aging = load_aging_config(settings.aging)
     strategy = load_strategy(settings.strategy, settings.profile)
+    key = TEST_KEY
     with warehouse.opened(settings.warehouse) as con:
         for k in range(DAYS):
             day = START + timedelta(days=k)
@@ -61,6 +64,7 @@ def run_nights(folder: Path, landing: Path) -> None:
             decide(con, day, strategy, settings.timezone)
             build_kpi_variants(con, day)
             state.build(con, day, state.previous_snapshot(con, day))
+            seal_table(con, "work.customers", key)
             commit.commit(con, day)
             publish_outbox(
                 con,
@@ -69,6 +73,7 @@ def run_nights(folder: Path, landing: Path) -> None:
                 f"run-{day}",
                 settings.csv_channels,
                 settings.csv_encoding,
+                key=key,
             )
 
 

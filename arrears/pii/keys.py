@@ -178,3 +178,9 @@ def require_key(settings: Settings) -> PiiKey:
     if key is None:
         key = create_key(settings)
     return key
+
+
+def key_for_run(settings: Settings) -> PiiKey:
+    """The key a run seals and publishes with: the configured one, else a new key file (the
+    first run of a warehouse). require_key has checked it against the warehouse already."""
+    return configured_key(settings) or create_key(settings)
