@@ -2,6 +2,10 @@
 
 Exit codes: 0 done, 1 any other failure, 2 bad arguments or configuration, 3 input rejected.
 Every setting is an option and an ARREARS_* variable; the option wins.
+
+One module over 400 lines on purpose: each command is a thin wrapper (parse the options into
+Settings, call a plain function or a flow, map errors to exit codes), and the commands share
+their option types and error handling; split, each file would repeat them.
 """
 
 from __future__ import annotations

@@ -1,4 +1,8 @@
-"""Write the synthetic book as a landing folder, one date folder per snapshot day."""
+"""Write the synthetic book as a landing folder, one date folder per snapshot day.
+
+Over 400 lines: one writer per dataset, each a few vectorised column expressions; they share the
+block iteration, the CSV/Parquet switch and the progress reporting defined here.
+"""
 
 from __future__ import annotations
 

@@ -3,6 +3,9 @@
 Only aggregates reach the page (bucket, stage, channel, reason and variant names, counts,
 amounts, shares): no customer or loan ids, no personal data. The page holds no generation
 time, so the same warehouse state gives the same bytes.
+
+Longer than 400 lines on purpose: the page's sections are rendered in the order they appear,
+so the page reads top-down here; the SVG primitives live in svg.py, the figures in summary.py.
 """
 
 from __future__ import annotations
