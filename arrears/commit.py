@@ -26,6 +26,10 @@ PARTITIONS: tuple[tuple[str, str, str], ...] = (
     ("marts.suppressed_actions", "action_date", "action"),
     ("marts.kpi_variants", "snapshot_date", "snapshot"),
     *((f"marts.{name}", "snapshot_date", "snapshot") for name in (*STATE_MODELS, *LEDGER_MODELS)),
+    # contact data reported bad (arrears.state.REPORTED_MODELS); the fingerprints in the
+    # personal-data zone, next to raw.customers
+    ("raw.contact_fingerprints", "snapshot_date", "snapshot"),
+    ("marts.skip_trace", "snapshot_date", "snapshot"),
 )
 
 

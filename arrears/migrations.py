@@ -58,11 +58,23 @@ def _v3_state_from_history(con: duckdb.DuckDBPyConnection) -> None:
     state.fold(con)
 
 
+def _v4_outcome_state(con: duckdb.DuckDBPyConnection) -> None:
+    # Contact outcomes change treatment (docs/CONTRACT.md section 9): marts.outcome_state (from
+    # sql/schema) folded from the ledger with the rest of the state, so the DISPUTE and PROMISE
+    # outcomes of the committed nights count as if the rule had run then. The phones and
+    # addresses reported bad before the upgrade are not recovered: their values at the time are
+    # not in the marts (raw.contact_fingerprints starts empty).
+    from arrears import state
+
+    state.fold(con)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, "ops.runs.arrears_version and ops.runs.notes", _v2_runs_version_and_notes),
     Migration(
         3, "state carried from night to night, built from the history", _v3_state_from_history
     ),
+    Migration(4, "marts.outcome_state folded from the contact-event ledger", _v4_outcome_state),
 )
 LATEST = MIGRATIONS[-1].version if MIGRATIONS else BASELINE
 

@@ -1,0 +1,46 @@
+-- config: materialized=view, scope=customer
+-- A fingerprint of each customer's phone and address in D's customers file, to compare with the
+-- values reported bad (raw.contact_fingerprints). A fingerprint is personal data (a phone number
+-- can be found from it by trying them all): only staging models read this view, and only
+-- raw.contact_fingerprints, in the personal-data zone, stores what it gives.
+--   phone    its digits: spaces, dashes, brackets and a leading + are formatting, not a change
+--   address  address, city, province and postal code, trimmed, runs of blanks as one, lower case
+-- sha256 over a prefix, the customer_id and the value; no value, no fingerprint.
+with
+
+source as (
+    select * from work.customers
+),
+
+normalised as (
+    select
+        customer_id,
+        regexp_replace(coalesce(phone, ''), '[^0-9]', '', 'g') as phone_digits,
+        case
+            when coalesce(trim(address), '') <> '' then lower(regexp_replace(
+                concat_ws(
+                    '|',
+                    trim(address),
+                    coalesce(trim(city), ''),
+                    coalesce(trim(province), ''),
+                    coalesce(trim(postal_code), '')
+                ),
+                '[\s\x{3000}]+', ' ', 'g'
+            ))
+        end as address_text,
+    from source
+),
+
+final as (
+    select
+        customer_id,
+        case
+            when phone_digits <> '' then sha256('phone:' || customer_id || ':' || phone_digits)
+        end as phone_fingerprint,
+        case
+            when address_text is not null then sha256('address:' || customer_id || ':' || address_text)
+        end as address_fingerprint,
+    from normalised
+)
+
+select * from final
