@@ -32,7 +32,6 @@ reported as (
 
 fingerprints as (
     select * from work.stg_customer_fingerprints
-    where customer_id in (select customer_id from reported)
 ),
 
 valued as (

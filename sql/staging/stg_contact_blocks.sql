@@ -31,7 +31,6 @@ reported as (
 
 fingerprints as (
     select * from work.stg_customer_fingerprints
-    where customer_id in (select customer_id from reported)
 ),
 
 final as (
