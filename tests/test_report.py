@@ -362,6 +362,10 @@ def test_contact_data_reported_bad_is_counted(con) -> None:
         {"item": "SKIP_TRACE", "customers": 2, "actions": None, "new_customers": 1},
     ]
     assert "| SKIP_TRACE | 2 | – | 1 |" in summary.markdown(None)
+    # Prefect artifact keys take lowercase letters, digits and dashes only
+    tables = summary.artifact_tables()
+    assert tables["contact-data"][2]["new_customers"] == 1
+    assert all(re.fullmatch(r"[a-z0-9-]+", key) for key in tables)
     html = render_report(con, D)
     assert '<section id="contact-data">' in html
     assert "<td>skip trace (marts.skip_trace)</td><td>2</td>" in html.replace(' class="text"', "")

@@ -64,7 +64,8 @@ class RunSummary:
             "buckets": self.buckets,
             "actions": self.actions,
             "suppressed": self.suppressed,
-            "contact_data": self.contact_data,
+            # artifact keys take lowercase letters, digits and dashes only
+            "contact-data": self.contact_data,
             "validation": self.validation,
         }
         return {
