@@ -27,6 +27,10 @@ PARTITIONS: tuple[tuple[str, str, str], ...] = (
     ("marts.kpi_variants", "snapshot_date", "snapshot"),
     *((f"marts.{name}", "snapshot_date", "snapshot") for name in STATE_MODELS),
     ("marts.contact_history", "snapshot_date", "snapshot"),
+    # contact data reported bad (arrears.state.REPORTED_MODELS); the fingerprints in the
+    # personal-data zone, next to raw.customers
+    ("raw.contact_fingerprints", "snapshot_date", "snapshot"),
+    ("marts.skip_trace", "snapshot_date", "snapshot"),
 )
 # A table filled from a work table of another name: the ledger of contact events takes the
 # events landed with D (ingest has dropped those already landed with another date).

@@ -117,6 +117,17 @@ def _v6_customers_sealed(con: duckdb.DuckDBPyConnection) -> None:
     sealing.seal_table(con, "raw.customers", key)
 
 
+def _v7_outcome_state(con: duckdb.DuckDBPyConnection) -> None:
+    # Contact outcomes change treatment (docs/CONTRACT.md section 9): marts.outcome_state (from
+    # sql/schema) folded from the ledger with the rest of the state, so the DISPUTE and PROMISE
+    # outcomes of the committed nights count as if the rule had run then. The phones and
+    # addresses reported bad before the upgrade are not recovered: their values at the time are
+    # not in the marts (raw.contact_fingerprints starts empty).
+    from arrears import state
+
+    state.fold(con)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, "ops.runs.arrears_version and ops.runs.notes", _v2_runs_version_and_notes),
     Migration(
@@ -125,6 +136,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "marts.cancelled_actions (same-day cancellation)", _v4_cancelled_actions),
     Migration(5, "ops.housekeeping: what each night archived and erased", _v5_housekeeping),
     Migration(6, "raw.customers personal columns sealed (pii, pii_key_id)", _v6_customers_sealed),
+    Migration(7, "marts.outcome_state folded from the contact-event ledger", _v7_outcome_state),
 )
 LATEST = MIGRATIONS[-1].version if MIGRATIONS else BASELINE
 

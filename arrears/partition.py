@@ -61,6 +61,9 @@ HISTORY: tuple[tuple[str, str], ...] = (
     ),
     # call caps and KPIs read the events of the last weeks (EVENT_DAYS bounds the cap periods)
     ("marts.contact_history", "snapshot_date >= $events_since"),
+    # the phones and addresses reported bad on earlier nights (personal-data zone, as is the
+    # exchange folder: it holds the customers file too)
+    ("raw.contact_fingerprints", "snapshot_date < $snapshot_date"),
 )
 EVENT_DAYS = 60
 

@@ -1,9 +1,9 @@
 """State carried from night to night (docs/CONTRACT.md section 8, docs/architecture.md).
 
 A night reads what it needs from earlier nights from small per-loan and per-customer state
-tables (marts.loan_state, customer_state, contact_state, loan_action_state, arrangement_state)
-as the previous committed night left them, and writes tonight's version, instead of re-reading
-the whole history. Each state table keeps one version per night for the last
+tables (marts.loan_state, customer_state, contact_state, loan_action_state, arrangement_state,
+outcome_state) as the previous committed night left them, and writes tonight's version,
+instead of re-reading the whole history. Each state table keeps one version per night for the last
 ARREARS_RAW_KEEP_DAYS nights, so any of those nights can be rerun exactly as it ran. The
 version a night reads must be that of the previous committed snapshot: anything else (a
 deleted table, a missing or stray version) stops the run before it computes anything, naming
@@ -27,7 +27,13 @@ STATE_MODELS = (
     "arrangement_state",
     "contact_state",
     "loan_action_state",
+    "outcome_state",
 )
+# Contact data reported bad (CONTRACT section 9), committed with the state and not pruned:
+# raw.contact_fingerprints (personal-data zone: each bad value once, by the night it was first
+# reported) and marts.skip_trace (per night). Not state: what a night reads of them is cut by
+# date, and the fold cannot rebuild a fingerprint from the marts (docs/strategy.md).
+REPORTED_MODELS = ("contact_fingerprints", "skip_trace")
 DEFAULT_KEEP_NIGHTS = 7
 
 
@@ -155,7 +161,8 @@ def check(con: duckdb.DuckDBPyConnection, snapshot_date: date) -> date | None:
 def build(
     con: duckdb.DuckDBPyConnection, snapshot_date: date, previous: date | None
 ) -> dict[str, int]:
-    """work.<state> for tonight from the previous version and tonight's results in work.*."""
+    """work.<state> for tonight from the previous version and tonight's results in work.*,
+    and tonight's contact data reported bad."""
     from arrears.aging import AGE_MODELS
     from arrears.strategy.engine import OUTPUTS as DECIDE_MODELS
 
@@ -164,7 +171,7 @@ def build(
         raise StateError(f"the state of {snapshot_date} must follow {previous}")
     return registry.build(
         con,
-        STATE_MODELS,
+        (*STATE_MODELS, *REPORTED_MODELS),
         params,
         given=(*AGE_MODELS, *DECIDE_MODELS),
         keep_scratch=False,
@@ -206,8 +213,8 @@ def committed_snapshots(con: duckdb.DuckDBPyConnection, through: date | None = N
 
 def _stage_night(con: duckdb.DuckDBPyConnection, snapshot_date: date) -> None:
     """work.* as the run of a committed night left them, for the state models to read: its
-    aging, arrangement statuses (the arrangements in force are read back from them) and the
-    actions it published."""
+    aging, arrangement statuses (the arrangements in force are read back from them), the
+    contact events that landed with it (from the ledger) and the actions it published."""
     day = {"d": snapshot_date}
     for name, query in (
         ("loan_aging", "select * from marts.loan_aging where snapshot_date = $d"),
@@ -219,6 +226,11 @@ def _stage_night(con: duckdb.DuckDBPyConnection, snapshot_date: date) -> None:
             "from marts.arrangement_status where snapshot_date = $d",
         ),
         (
+            "contact_events",
+            "select snapshot_date, event_id, action_id, customer_id, loan_id, channel, "
+            "occurred_at, outcome from marts.contact_history where snapshot_date = $d",
+        ),
+        (
             "collection_actions",
             "select * from marts.collection_actions where action_date = $d::date + 1",
         ),
@@ -226,7 +238,13 @@ def _stage_night(con: duckdb.DuckDBPyConnection, snapshot_date: date) -> None:
         con.execute(f"create or replace table work.{name} as {query}", day)
 
 
-_STAGED = ("loan_aging", "arrangement_status", "arrangements", "collection_actions")
+_STAGED = (
+    "loan_aging",
+    "arrangement_status",
+    "arrangements",
+    "contact_events",
+    "collection_actions",
+)
 
 
 def _set_aside(con: duckdb.DuckDBPyConnection, names: set[str]) -> list[tuple[str, str]]:

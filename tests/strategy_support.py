@@ -12,9 +12,11 @@ import duckdb
 import polars as pl
 import yaml
 
-from arrears import state, warehouse
+from arrears import registry, state, warehouse
+from arrears.aging import AGE_MODELS
 from arrears.settings import DEFAULTS_DIR
 from arrears.strategy import Strategy, decide, load_strategy
+from arrears.strategy.engine import OUTPUTS as DECIDE_MODELS
 
 DEFAULT_STRATEGY = DEFAULTS_DIR / "strategy.yaml"
 D = date(2025, 6, 30)
@@ -83,6 +85,16 @@ class Book:
                 "ce": consent_email,
             },
         )
+        return self
+
+    def change_customer(self, customer_id: str, **values: str | None) -> Book:
+        """New contact data in the customers file (e.g. phone=..., address=...)."""
+        for column, value in values.items():
+            assert column in ("phone", "address", "city", "province", "postal_code", "email")
+            self.con.execute(
+                f"update work.customers set {column} = $v where customer_id = $c",
+                {"v": value, "c": customer_id},
+            )
         return self
 
     def loan(
@@ -272,6 +284,14 @@ class Book:
                 )
             for ledger in ("raw.contact_events", "marts.contact_history"):
                 self.con.execute(f"insert into {ledger} by name select * from work.contact_events")
+            # the phones and addresses reported bad tonight (built by decide), into raw
+            warehouse.replace_partition(
+                self.con,
+                "raw.contact_fingerprints",
+                "work.contact_fingerprints",
+                "snapshot_date",
+                self.day,
+            )
 
     def next_day(self, dpd_step: int = 1) -> None:
         """Commit, then roll the inputs to the next snapshot date (delinquent loans age a day)."""
@@ -298,6 +318,19 @@ class Book:
         return self.con.sql(
             f"select {cols} from work.suppressed_actions order by customer_id, channel, reason"
         ).pl()
+
+    def skip_trace(self) -> list[tuple[Any, ...]]:
+        """marts.skip_trace of the day as the night builds it after deciding."""
+        registry.build(
+            self.con,
+            ("skip_trace",),
+            {"snapshot_date": self.day},
+            given=(*AGE_MODELS, *DECIDE_MODELS),
+        )
+        return self.rows(
+            "select customer_id, since_date, event_id, channel, outcome, blocked_channels "
+            "from work.skip_trace order by customer_id"
+        )
 
     def rows(self, query: str) -> list[tuple[Any, ...]]:
         return self.con.execute(query).fetchall()

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from test_report_data import D0, D1, NEXT, PERSONAL, D, build, insert, store_kpis
+from test_report_data import D0, D1, NEXT, PERSONAL, D, action, build, insert, store_kpis
 
 from arrears import warehouse
 from arrears.errors import ConfigError
@@ -315,6 +315,61 @@ def test_report_sections_and_charts(con, tmp_path: Path) -> None:
     assert f"Actions for {NEXT} · champion: 3<" in html
     # Numbers formatted: thousands separators and 2-decimal money.
     assert "<td>12,700.50</td>" in html and "<td>-799.50</td>" in html
+
+
+def test_contact_data_reported_bad_is_counted(con) -> None:
+    summary = run_summary(con, D)
+    assert [(r["item"], r["customers"], r["actions"]) for r in summary.contact_data] == [
+        ("BAD_PHONE", 0, 0),
+        ("BAD_ADDRESS", 0, 0),
+        ("SKIP_TRACE", 0, None),
+    ]
+    for action_id, customer_id, channel, reason in (
+        ("S7", "CUST-14", "CALL", "BAD_PHONE"),
+        ("S8", "CUST-14", "SMS", "BAD_PHONE"),
+        ("S9", "CUST-15", "LETTER", "BAD_ADDRESS"),
+    ):
+        action(
+            con,
+            "marts.suppressed_actions",
+            action_id,
+            NEXT,
+            customer_id,
+            channel,
+            "LETTER",
+            "champion",
+            reason=reason,
+        )
+    for customer_id, since in (("CUST-15", D), ("CUST-16", D1)):
+        insert(
+            con,
+            "marts.skip_trace",
+            snapshot_date=D,
+            customer_id=customer_id,
+            since_date=since,
+            event_id=f"EV-{customer_id}",
+            channel="LETTER",
+            outcome="FAILED",
+            occurred_at=datetime(2025, 6, 29, 10, tzinfo=UTC),
+            blocked_channels=["LETTER", "VISIT"],
+        )
+
+    summary = run_summary(con, D)
+
+    assert summary.contact_data == [
+        {"item": "BAD_PHONE", "customers": 1, "actions": 2, "new_customers": None},
+        {"item": "BAD_ADDRESS", "customers": 1, "actions": 1, "new_customers": None},
+        {"item": "SKIP_TRACE", "customers": 2, "actions": None, "new_customers": 1},
+    ]
+    assert "| SKIP_TRACE | 2 | – | 1 |" in summary.markdown(None)
+    # Prefect artifact keys take lowercase letters, digits and dashes only
+    tables = summary.artifact_tables()
+    assert tables["contact-data"][2]["new_customers"] == 1
+    assert all(re.fullmatch(r"[a-z0-9-]+", key) for key in tables)
+    html = render_report(con, D)
+    assert '<section id="contact-data">' in html
+    assert "<td>skip trace (marts.skip_trace)</td><td>2</td>" in html.replace(' class="text"', "")
+    assert "CUST-1" not in html
 
 
 def test_report_has_no_personal_data_nor_ids(con) -> None:

@@ -39,6 +39,7 @@ MARTS = (
     "collection_actions",
     "suppressed_actions",
     "kpi_variants",
+    "skip_trace",
 )
 
 
@@ -158,3 +159,29 @@ def test_the_book_exercises_what_the_state_carries(nights) -> None:
     # the commit keeps the state of the last nights only (and the one before, which the
     # rerun of the oldest of them reads)
     assert counts["versions"] == state.DEFAULT_KEEP_NIGHTS + 1
+
+
+@pytest.mark.integration
+def test_the_book_exercises_the_outcome_rules(nights) -> None:
+    by_state, _ = nights
+    with warehouse.opened(by_state / "w.duckdb", read_only=True) as con:
+        reasons = dict(
+            con.execute(
+                "select reason, count(*) from marts.suppressed_actions "
+                "where reason in ('BAD_PHONE', 'BAD_ADDRESS', 'HOLD_DISPUTE', 'PROMISE_GRACE') "
+                "group by reason"
+            ).fetchall()
+        )
+        # a phone reported bad, then replaced, and used again
+        used_again = warehouse.scalar(
+            con,
+            "with blocked as (select customer_id, min(action_date) as first_date "
+            "from marts.suppressed_actions where reason = 'BAD_PHONE' group by customer_id) "
+            "select count(distinct blocked.customer_id) from blocked "
+            "inner join marts.collection_actions as actions "
+            "on actions.customer_id = blocked.customer_id "
+            "and actions.channel in ('SMS', 'CALL') and actions.action_date > blocked.first_date",
+        )
+        traced = warehouse.count(con, "marts.skip_trace")
+    assert set(reasons) == {"BAD_PHONE", "BAD_ADDRESS", "HOLD_DISPUTE", "PROMISE_GRACE"}, reasons
+    assert used_again > 0 and traced > 0

@@ -32,8 +32,10 @@ from arrears.generate.side import (
     HOLD_KINDS,
     OUTCOMES,
     Arrangements,
+    ContactChanges,
     Holds,
     draw_arrangements,
+    draw_contact_changes,
     draw_contact_events,
     draw_holds,
 )
@@ -173,6 +175,7 @@ class _Writer:
         self.branches = pl.Series([c[5] for c in names.CITIES])
         self.arrangements: Arrangements = draw_arrangements(book, seed)
         self.holds: Holds = draw_holds(book, seed, start_day)
+        self.changes: ContactChanges = draw_contact_changes(book, seed, start_day)
 
     def write_day(
         self, folder: Path, day: int, skip_optional: bool, step: Callable[[], None]
@@ -210,7 +213,7 @@ class _Writer:
         customers_listed = np.zeros(len(book.customer_no), dtype=bool)
         customers_listed[book.customer[state.loan]] = True
         counts["customers"] = self._write(
-            folder, "customers", [self._customers(np.nonzero(customers_listed)[0])]
+            folder, "customers", [self._customers(np.nonzero(customers_listed)[0], day)]
         )
         if not skip_optional:
             counts["arrangements"] = self._write(
@@ -290,8 +293,20 @@ class _Writer:
             ]
         )
 
-    def _customers(self, customers: np.ndarray) -> pl.DataFrame:
+    def _customers(self, customers: np.ndarray, day: int) -> pl.DataFrame:
         frame = self.book.customers[customers]
+        c = self.changes
+        new_phone = c.phone_from[customers] <= day
+        new_address = c.address_from[customers] <= day
+        if new_phone.any() or new_address.any():
+            frame = frame.with_columns(
+                phone=pl.when(pl.Series(new_phone))
+                .then(pl.Series(c.phone[customers], dtype=pl.String))
+                .otherwise(pl.col("phone")),
+                address=pl.when(pl.Series(new_address))
+                .then(pl.Series(c.address[customers], dtype=pl.String))
+                .otherwise(pl.col("address")),
+            )
         return frame.insert_column(0, self.customer_ids.gather(customers).alias("customer_id"))
 
     def _arrangements(self, day: int, listed: np.ndarray) -> pl.DataFrame:
@@ -328,7 +343,7 @@ class _Writer:
         ).sort("customer_id")
 
     def _contact_events(self, state: Loans, day: int) -> pl.DataFrame:
-        ev = draw_contact_events(state, self.book, self.seed, day)
+        ev = draw_contact_events(state, self.book, self.seed, day, self.changes)
         n = len(ev.loan)
         stamp = (np.int64(day) * 86_400 + ev.seconds - 8 * 3600) * 1_000_000
         day_code = date.fromordinal(day + date(1970, 1, 1).toordinal()).strftime("%Y%m%d")

@@ -1,8 +1,10 @@
-"""Arrangements, holds and contact events that go with the book.
+"""Arrangements, holds, contact events and contact data changes that go with the book.
 
 Arrangements and holds are drawn once for the whole book, each with the days it is in force;
 a day's file is the slice in force that day. Contact events are drawn per day from the day's
-delinquent loans, with keyed randomness, so each day's increment stands on its own.
+delinquent loans, with keyed randomness, so each day's increment stands on its own. Some
+customers get a new phone or address on a day drawn once for the book; in the weeks before,
+their old one tends to be reported bad (wrong party, returned letters, visits that find no one).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from arrears.contract import CHANNELS, HOLD_KINDS, OUTCOMES  # noqa: F401 (landing.py uses them)
+from arrears.generate import names
 from arrears.generate.book import LATE_CURE, NEVER, PARTIAL, ROLLER, Book
 from arrears.generate.rand import hash64, uniform
 from arrears.generate.state import ACTIVE, CHARGED_OFF, Loans
@@ -43,7 +46,7 @@ OUTCOME_MIX = np.array(
         [0.93, 0.07, 0, 0, 0, 0, 0, 0, 0, 0],  # SMS
         [0, 0.02, 0.45, 0.25, 0.06, 0.12, 0.08, 0.02, 0, 0],  # CALL
         [0.90, 0.10, 0, 0, 0, 0, 0, 0, 0, 0],  # EMAIL
-        [0.90, 0, 0, 0, 0, 0, 0, 0, 0, 0.10],  # LETTER
+        [0.92, 0.08, 0, 0, 0, 0, 0, 0, 0, 0],  # LETTER: FAILED is a returned letter
         [0, 0, 0, 0, 0, 0.15, 0.10, 0, 0.50, 0.25],  # VISIT
         [0.95, 0.05, 0, 0, 0, 0, 0, 0, 0, 0],  # LEGAL
     ]
@@ -51,7 +54,17 @@ OUTCOME_MIX = np.array(
 # Share of the day's delinquent loans that see a contact reported back.
 CONTACT_SHARE = 0.35
 
-STREAM_ARRANGEMENT, STREAM_HOLD, STREAM_EVENT = 21, 22, 23
+# Customers who get a new phone / address, on a day within CHANGE_DAYS of the start; in the
+# REPORTED_BEFORE_DAYS before it, a contact on the old one is reported bad this often. Shares
+# for (other customers, customers with a rolling loan): the ones being chased are the ones
+# whose contact data goes stale.
+PHONE_CHANGE_SHARE = (0.01, 0.30)
+ADDRESS_CHANGE_SHARE = (0.01, 0.20)
+CHANGE_DAYS = 30
+REPORTED_BEFORE_DAYS = 21
+REPORTED_BAD_SHARE = 0.6
+
+STREAM_ARRANGEMENT, STREAM_HOLD, STREAM_EVENT, STREAM_CHANGE = 21, 22, 23, 27
 
 
 @dataclass
@@ -199,6 +212,55 @@ def draw_holds(book: Book, seed: int, start: int) -> Holds:
 
 
 @dataclass
+class ContactChanges:
+    """Per customer: the day a new phone / address replaces the old one (NEVER: none), and it."""
+
+    phone_from: np.ndarray
+    phone: np.ndarray  # object: the new phone, in the form of the old one
+    address_from: np.ndarray
+    address: np.ndarray  # object: the new address (same city)
+
+    def reported_bad_soon(self, which: np.ndarray, day: int) -> np.ndarray:
+        """Customers whose value of `which` (a *_from array, indexed by them) changes soon."""
+        return (which > day) & (which - day <= REPORTED_BEFORE_DAYS)
+
+
+def draw_contact_changes(book: Book, seed: int, start: int) -> ContactChanges:
+    """A small share of customers moves or changes number, once, in the first weeks."""
+    keys = book.customer_no
+    rolling = np.zeros(len(keys), dtype=np.int64)
+    rolling[book.customer[book.behaviour == ROLLER]] = 1
+    h = hash64(seed, STREAM_CHANGE, 0, keys)
+    day = start + 2 + (h % np.uint64(CHANGE_DAYS)).astype(np.int64)
+    phone_share = np.array(PHONE_CHANGE_SHARE)[rolling]
+    address_share = np.array(ADDRESS_CHANGE_SHARE)[rolling]
+    phone_from = np.where(uniform(seed, STREAM_CHANGE, 1, keys) < phone_share, day, NEVER)
+    address_from = np.where(uniform(seed, STREAM_CHANGE, 2, keys) < address_share, day + 3, NEVER)
+
+    r = hash64(seed, STREAM_CHANGE, 3, keys)
+    prefixes = np.array(names.MOBILE_PREFIXES, dtype=np.int64)
+    prefix = prefixes[(r % np.uint64(len(prefixes))).astype(np.int64)]
+    mobile = prefix * 10**8 + ((r >> np.uint64(8)) % np.uint64(10**8)).astype(np.int64)
+    old = book.customers["phone"].to_numpy()
+    phone = np.array(
+        [
+            ("+86" if isinstance(o, str) and o.startswith("+86") else "") + str(m)
+            for o, m in zip(old, mobile, strict=True)
+        ],
+        dtype=object,
+    )
+    district = np.array([c[2] for c in names.CITIES], dtype=object)[book.customer_city]
+    street = np.array(names.STREETS, dtype=object)[
+        ((r >> np.uint64(40)) % np.uint64(len(names.STREETS))).astype(np.int64)
+    ]
+    house = ((r >> np.uint64(50)) % np.uint64(999)).astype(np.int64) + 1
+    address = district + street + house.astype(str).astype(object) + "号"
+    return ContactChanges(
+        phone_from=phone_from, phone=phone, address_from=address_from, address=address
+    )
+
+
+@dataclass
 class ContactEvents:
     loan: np.ndarray
     channel: np.ndarray
@@ -206,8 +268,13 @@ class ContactEvents:
     seconds: np.ndarray  # seconds after local midnight of the day
 
 
-def draw_contact_events(state: Loans, book: Book, seed: int, day: int) -> ContactEvents:
-    """The day's reported contacts: a share of delinquent loans, 1-2 events each, 08:00-21:00."""
+def draw_contact_events(
+    state: Loans, book: Book, seed: int, day: int, changes: ContactChanges | None = None
+) -> ContactEvents:
+    """The day's reported contacts: a share of delinquent loans, 1-2 events each, 08:00-21:00.
+
+    With `changes`, a contact on a phone or address about to be replaced is often reported
+    bad: WRONG_PARTY on SMS and CALL, FAILED on LETTER, NOT_FOUND on VISIT."""
     open_loan = (state.status == ACTIVE) | (state.status == CHARGED_OFF)
     candidates = np.nonzero(open_loan & (state.dpd >= 1))[0]
     loan = state.loan[candidates]
@@ -228,6 +295,8 @@ def draw_contact_events(state: Loans, book: Book, seed: int, day: int) -> Contac
     channel = np.minimum((u_channel[:, None] >= channel_cum).sum(axis=1), len(CHANNELS) - 1)
     outcome_cum = np.cumsum(OUTCOME_MIX, axis=1)[channel]
     outcome = np.minimum((u_outcome[:, None] >= outcome_cum).sum(axis=1), len(OUTCOMES) - 1)
+    if changes is not None:
+        outcome = _reported_bad(outcome, channel, book.customer[loan], changes, seed, day, keys)
     seconds = 8 * 3600 + (u_time * 13 * 3600).astype(np.int64)
     order = np.lexsort((keys, seconds))
     return ContactEvents(
@@ -236,3 +305,25 @@ def draw_contact_events(state: Loans, book: Book, seed: int, day: int) -> Contac
         outcome=outcome[order].astype(np.int8),
         seconds=seconds[order],
     )
+
+
+def _reported_bad(
+    outcome: np.ndarray,
+    channel: np.ndarray,
+    customer: np.ndarray,
+    changes: ContactChanges,
+    seed: int,
+    day: int,
+    keys: np.ndarray,
+) -> np.ndarray:
+    bad = uniform(seed, STREAM_EVENT + 4, day, keys) < REPORTED_BAD_SHARE
+    phone_soon = changes.reported_bad_soon(changes.phone_from[customer], day)
+    address_soon = changes.reported_bad_soon(changes.address_from[customer], day)
+    sms, call, letter, visit = (CHANNELS.index(c) for c in ("SMS", "CALL", "LETTER", "VISIT"))
+    reported = outcome.copy()
+    reported[bad & phone_soon & ((channel == sms) | (channel == call))] = OUTCOMES.index(
+        "WRONG_PARTY"
+    )
+    reported[bad & address_soon & (channel == letter)] = OUTCOMES.index("FAILED")
+    reported[bad & address_soon & (channel == visit)] = OUTCOMES.index("NOT_FOUND")
+    return reported

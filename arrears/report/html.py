@@ -499,6 +499,34 @@ def _operations_section(summary: RunSummary) -> str:
     )
 
 
+_CONTACT_DATA_LABELS = {
+    "BAD_PHONE": "phone reported bad (BAD_PHONE)",
+    "BAD_ADDRESS": "address reported bad (BAD_ADDRESS)",
+    "SKIP_TRACE": "skip trace (marts.skip_trace)",
+}
+
+
+def _contact_data_section(summary: RunSummary) -> str:
+    body = _table(
+        ["", "customers", f"actions held back for {summary.action_date}", "new this night"],
+        [
+            [
+                _e(_CONTACT_DATA_LABELS.get(r["item"], r["item"])),
+                fmt.count(r["customers"]),
+                fmt.count(r["actions"]),
+                fmt.count(r["new_customers"]),
+            ]
+            for r in summary.contact_data
+        ],
+    )
+    note = (
+        "Phones reported as a wrong party and addresses where letters came back or visits "
+        "found no one are not used while they stay the customer's; customers with a bad "
+        f"address at {summary.snapshot_date} are listed for skip tracing. Counts only."
+    )
+    return _section("Contact data reported bad", note, body, "contact-data")
+
+
 def render_report(con: duckdb.DuckDBPyConnection, snapshot_date: date) -> str:
     """The report page of snapshot D as text."""
     summary = run_summary(con, snapshot_date)
@@ -520,6 +548,7 @@ def render_report(con: duckdb.DuckDBPyConnection, snapshot_date: date) -> str:
         _channel_section(con, summary),
         _variant_section(found, summary),
         _operations_section(summary),
+        _contact_data_section(summary),
         "</main><footer>arrears · aggregates only: no customer data · formulas in docs/report.md"
         "</footer></body></html>",
     ]

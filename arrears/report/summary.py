@@ -35,6 +35,9 @@ class RunSummary:
     validation: list[Row]
     # The latest ops.runs row of D: run_id and status (None when the run is not recorded).
     run: Row | None = field(default=None)
+    # Contact data reported bad: BAD_PHONE and BAD_ADDRESS (customers and actions held back on
+    # D + 1), SKIP_TRACE (customers in marts.skip_trace at D, and those new that night).
+    contact_data: list[Row] = field(default_factory=list)
 
     @property
     def total_actions(self) -> int:
@@ -56,11 +59,13 @@ class RunSummary:
         return sum(1 for r in self.validation if _is_warning(r["suite"]) and not r["success"])
 
     def artifact_tables(self) -> dict[str, list[Row]]:
-        """The four tables with JSON-safe values (Decimal as exact text, dates ISO)."""
+        """The five tables with JSON-safe values (Decimal as exact text, dates ISO)."""
         tables = {
             "buckets": self.buckets,
             "actions": self.actions,
             "suppressed": self.suppressed,
+            # artifact keys take lowercase letters, digits and dashes only
+            "contact-data": self.contact_data,
             "validation": self.validation,
         }
         return {
@@ -138,6 +143,19 @@ class RunSummary:
             [
                 [r["reason"], r["channel"], fmt.count(r["actions"]), fmt.count(r["customers"])]
                 for r in self.suppressed
+            ],
+        )
+        lines += ["", "## Contact data reported bad", ""]
+        lines += _table(
+            ["", "customers", "actions held back", "new"],
+            [
+                [
+                    r["item"],
+                    fmt.count(r["customers"]),
+                    fmt.count(r["actions"]),
+                    fmt.count(r["new_customers"]),
+                ]
+                for r in self.contact_data
             ],
         )
         lines += ["", f"## Validation of {self.snapshot_date} (latest run)", ""]
@@ -222,6 +240,9 @@ def run_summary(con: duckdb.DuckDBPyConnection, snapshot_date: date) -> RunSumma
         for r in rows(con, "summary_validation", {"snapshot_date": snapshot_date})
     ]
     run = rows(con, "summary_run", {"snapshot_date": snapshot_date})
+    contact_data = rows(
+        con, "summary_contact_data", {"snapshot_date": snapshot_date, "action_date": action_date}
+    )
     return RunSummary(
         snapshot_date=snapshot_date,
         action_date=action_date,
@@ -231,4 +252,5 @@ def run_summary(con: duckdb.DuckDBPyConnection, snapshot_date: date) -> RunSumma
         suppressed=suppressed,
         validation=validation,
         run=run[0] if run else None,
+        contact_data=contact_data,
     )

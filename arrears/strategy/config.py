@@ -122,6 +122,18 @@ class ArrangementRule(_Model):
     reminder_template: str = Field(min_length=1)
 
 
+class OutcomeRules(_Model):
+    """What contact outcomes change from the next night on (CONTRACT section 9); 0 days turns
+    a rule off. WRONG_PARTY, FAILED letters and NOT_FOUND visits have no setting: a phone or
+    address reported bad is not used while it stays the customer's (docs/strategy.md)."""
+
+    # A DISPUTE outcome: a DISPUTE hold through the day it occurred + dispute_days.
+    dispute_days: int = Field(default=30, ge=0, le=3660)
+    # A PROMISE outcome: no escalation through the day it occurred + promise_grace_days,
+    # until the arrangement it announces is in the arrangements dataset.
+    promise_grace_days: int = Field(default=3, ge=0, le=366)
+
+
 class Window(_Model):
     start: str
     end: str
@@ -229,6 +241,7 @@ class Strategy(_Model):
     stages: dict[str, StageRule]
     holds: dict[str, HoldRule]
     arrangements: ArrangementRule
+    outcomes: OutcomeRules = Field(default_factory=OutcomeRules)
     profiles: dict[str, Profile]
     capacity: dict[str, int] = Field(default_factory=dict)
     risk: Risk

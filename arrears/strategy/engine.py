@@ -78,6 +78,10 @@ _HOLD_ORDER = (
     "COMPLAINT",
     "HARDSHIP",
 )
+# The grace after a PROMISE outcome (CONTRACT section 9) blocks like a hold, after every kind:
+# no escalation, only the reminder channel, as HARDSHIP's "nothing beyond a reminder SMS".
+PROMISE_GRACE = "PROMISE_GRACE"
+PROMISE_GRACE_CHANNELS = ("SMS",)
 
 
 def variant_buckets(strategy: Strategy) -> list[tuple[str, int, int]]:
@@ -138,6 +142,7 @@ def write_config_tables(con: duckdb.DuckDBPyConnection, strategy: Strategy) -> N
         (kind, rank, list(strategy.holds[kind].allow_channels))
         for rank, kind in enumerate(_HOLD_ORDER, start=1)
     ]
+    hold_rows.append((PROMISE_GRACE, len(hold_rows) + 1, list(PROMISE_GRACE_CHANNELS)))
     con.executemany("insert into work.strategy_holds values (?, ?, ?)", hold_rows)
 
     variant_rows = variant_buckets(strategy)
@@ -159,6 +164,8 @@ def decide_params(snapshot_date: date, strategy: Strategy, default_timezone: str
         "salt": strategy.champion_challenger.salt,
         "reminder_days_before": strategy.arrangements.reminder_days_before,
         "reminder_template": strategy.arrangements.reminder_template,
+        "dispute_days": strategy.outcomes.dispute_days,
+        "promise_grace_days": strategy.outcomes.promise_grace_days,
         "window_start": profile.window.start,
         "window_end": profile.window.end_time(),
         "call_attempts_per_day": profile.call_attempts_per_day,

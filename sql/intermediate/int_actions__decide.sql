@@ -1,6 +1,7 @@
 -- config: materialized=table, scope=customer
 -- Customer x channel x source: the candidates that passed the loan-level checks, consolidated,
--- then the customer-level checks in this order: CONSENT, NO_CONTACT_DATA, WINDOW, CAP (one
+-- then the customer-level checks in this order: CONSENT, NO_CONTACT_DATA, BAD_PHONE and
+-- BAD_ADDRESS (a phone or address reported bad while it stays the customer's), WINDOW, CAP (one
 -- action per customer, channel and date: an arrangement reminder SMS wins over a stage SMS).
 -- reason null = the action passed them; int_actions__capacity then applies the daily capacity
 -- per channel, by priority.
@@ -13,6 +14,10 @@ candidates as (
 
 customers as (
     select * from work.int_customers__decide
+),
+
+bad_contacts as (
+    select * from work.int_customers__contact_blocks
 ),
 
 -- the contact window on the action date, once per time zone (ICU conversions are not free)
@@ -58,6 +63,10 @@ checked as (
             when consolidated.channel in ('LETTER', 'VISIT') and not customers.has_address
                 then 'NO_CONTACT_DATA'
             when consolidated.channel = 'EMAIL' and not customers.has_email then 'NO_CONTACT_DATA'
+            when consolidated.channel in ('SMS', 'CALL') and bad_phones.customer_id is not null
+                then 'BAD_PHONE'
+            when consolidated.channel in ('LETTER', 'VISIT') and bad_addresses.customer_id is not null
+                then 'BAD_ADDRESS'
             when not customers.has_valid_timezone then 'WINDOW'
             when row_number() over (
                 partition by consolidated.customer_id, consolidated.channel
@@ -69,11 +78,23 @@ checked as (
             when consolidated.channel in ('LETTER', 'VISIT') and not customers.has_address
                 then 'no address'
             when consolidated.channel = 'EMAIL' and not customers.has_email then 'no email'
+            when consolidated.channel in ('SMS', 'CALL') and bad_phones.customer_id is not null
+                then 'phone reported ' || bad_phones.outcome || ' by ' || bad_phones.channel
+                    || ' (landed ' || bad_phones.since_date || '): not used until it changes'
+            when consolidated.channel in ('LETTER', 'VISIT') and bad_addresses.customer_id is not null
+                then 'address reported ' || bad_addresses.outcome || ' by ' || bad_addresses.channel
+                    || ' (landed ' || bad_addresses.since_date || '): not used until it changes'
             when not customers.has_valid_timezone then 'unknown time zone ' || customers.timezone
         end as contact_detail,
     from consolidated
     inner join customers
         on customers.customer_id = consolidated.customer_id
+    left join bad_contacts as bad_phones
+        on bad_phones.customer_id = consolidated.customer_id
+        and bad_phones.contact = 'PHONE'
+    left join bad_contacts as bad_addresses
+        on bad_addresses.customer_id = consolidated.customer_id
+        and bad_addresses.contact = 'ADDRESS'
 ),
 
 prioritized as (

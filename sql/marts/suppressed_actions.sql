@@ -1,7 +1,8 @@
 -- config: materialized=table, scope=book
--- Every action not taken, with its reason: loan-level reasons (ARRANGEMENT, HOLD_<KIND>, CAP of
--- the us call rules) consolidated per customer, channel and reason, then the customer-level
--- reasons of int_actions__decide (CONSENT, NO_CONTACT_DATA, WINDOW, CAP, CAPACITY).
+-- Every action not taken, with its reason: loan-level reasons (ARRANGEMENT, HOLD_<KIND>,
+-- PROMISE_GRACE, CAP of the us call rules) consolidated per customer, channel and reason, then
+-- the customer-level reasons of int_actions__decide (CONSENT, NO_CONTACT_DATA, BAD_PHONE,
+-- BAD_ADDRESS, WINDOW, CAP, CAPACITY).
 -- action_id is the id the action has, or would have had.
 with
 

@@ -43,7 +43,8 @@ create table if not exists marts.suppressed_actions (
     primary_loan_id varchar not null,
     channel varchar not null,
     stage varchar not null,
-    reason varchar not null,                  -- HOLD_<KIND>, CONSENT, CAP, WINDOW, CAPACITY, ARRANGEMENT, NO_CONTACT_DATA
+    reason varchar not null,                  -- HOLD_<KIND>, CONSENT, CAP, WINDOW, CAPACITY, ARRANGEMENT, NO_CONTACT_DATA,
+                                              -- BAD_PHONE, BAD_ADDRESS, PROMISE_GRACE (section 9)
     detail varchar,
     risk_score decimal(9,4),
     overdue_amount decimal(18,2),

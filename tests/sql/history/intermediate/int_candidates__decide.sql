@@ -7,6 +7,8 @@
 --   ARRANGEMENT  a loan under an ACTIVE arrangement: its own stage's due channels, suppressed
 --   REMINDER     the SMS reminder of an ACTIVE arrangement, the day(s) before promised_date
 -- A cadence that is not yet due yields no row at all: nothing was going to happen.
+-- Holds come from the holds dataset and from contact outcomes (int_customers__decide_outcome_holds:
+-- a DISPUTE reported, the grace after a PROMISE), checked alike.
 with
 
 loans as (
@@ -159,11 +161,17 @@ candidates as (
     select * from reminder_candidates
 ),
 
--- every active hold covering a loan (its own, or one on the customer)
+outcome_holds as (
+    select * from work.int_customers__decide_outcome_holds
+),
+
+-- every active hold covering a loan (its own, or one on the customer), and the holds that
+-- contact outcomes put on the customer
 loan_holds as (
     select
         loans.loan_id,
         holds.kind,
+        'HOLD_' || holds.kind as reason,
         hold_rules.hold_rank,
         hold_rules.allowed_channels,
         case
@@ -176,6 +184,19 @@ loan_holds as (
         and (holds.loan_id is null or holds.loan_id = loans.loan_id)
     inner join hold_rules
         on hold_rules.kind = holds.kind
+    union all
+    select
+        loans.loan_id,
+        outcome_holds.kind,
+        outcome_holds.reason,
+        hold_rules.hold_rank,
+        hold_rules.allowed_channels,
+        outcome_holds.detail,
+    from loans
+    inner join outcome_holds
+        on outcome_holds.customer_id = loans.customer_id
+    inner join hold_rules
+        on hold_rules.kind = outcome_holds.kind
 ),
 
 blocking_holds as (
@@ -183,6 +204,7 @@ blocking_holds as (
         candidates.loan_id,
         candidates.channel,
         arg_min(loan_holds.kind, (loan_holds.hold_rank, loan_holds.detail)) as kind,
+        arg_min(loan_holds.reason, (loan_holds.hold_rank, loan_holds.detail)) as reason,
         arg_min(loan_holds.detail, (loan_holds.hold_rank, loan_holds.detail)) as detail,
     from candidates
     inner join loan_holds
@@ -218,7 +240,7 @@ final as (
         candidates.template,
         case
             when candidates.source = 'ARRANGEMENT' then 'ARRANGEMENT'
-            when blocking_holds.kind is not null then 'HOLD_' || blocking_holds.kind
+            when blocking_holds.kind is not null then blocking_holds.reason
             when candidates.channel = 'CALL' and call_caps.last_connected_date is not null then 'CAP'
             when candidates.channel = 'CALL' and call_caps.call_attempts >= $call_attempts_per_loan
                 then 'CAP'
