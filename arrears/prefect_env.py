@@ -15,6 +15,9 @@ DEFAULTS = {
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
     # Log lines of the pipeline's own modules reach the flow run logs (row counts per step).
     "PREFECT_LOGGING_EXTRA_LOGGERS": "arrears",
+    # ... and outside a flow run (command-line work, the first run's key file warning) they go
+    # to the console only, instead of a warning that no flow run is there to receive them.
+    "PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW": "ignore",
 }
 
 
