@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from arrears.errors import ArrearsError, ConfigError
+from arrears.redact import redact
 from arrears.settings import Settings, load_settings
 
 app = typer.Typer(
@@ -304,12 +305,12 @@ def main(argv: list[str] | None = None) -> int:
         err.print("aborted")
         return 1
     except ArrearsError as exc:
-        err.print(f"[red]error[/] (exit {exc.exit_code}): {escape(str(exc))}", highlight=False)
+        message = escape(redact(str(exc)))
+        err.print(f"[red]error[/] (exit {exc.exit_code}): {message}", highlight=False)
         return exc.exit_code
     except Exception as exc:
-        err.print(
-            f"[red]failed[/] (exit 1): {type(exc).__name__}: {escape(str(exc))}", highlight=False
-        )
+        message = escape(redact(str(exc)))
+        err.print(f"[red]failed[/] (exit 1): {type(exc).__name__}: {message}", highlight=False)
         return 1
     return 0
 

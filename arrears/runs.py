@@ -12,6 +12,7 @@ import duckdb
 
 from arrears import warehouse
 from arrears.migrations import arrears_version
+from arrears.redact import redact
 
 logger = logging.getLogger(__name__)
 
@@ -81,6 +82,7 @@ def repeated_inputs_note(
 
 def add_note(con: duckdb.DuckDBPyConnection, run_id: str, note: str) -> None:
     """Append `note` to the run's notes (one per line)."""
+    note = redact(note)
     con.execute(
         "update ops.runs set notes = case when notes is null or notes = '' then $note "
         "else notes || chr(10) || $note end where run_id = $run_id",
@@ -116,7 +118,7 @@ def start(
                 "flow_run_id": flow_run_id,
                 "d": snapshot_date,
                 "a": action_date_for(snapshot_date),
-                "s": json.dumps(settings_json, default=str, sort_keys=True),
+                "s": redact(json.dumps(settings_json, default=str, sort_keys=True)),
                 "version": arrears_version(),
                 "note": note,
             },
@@ -138,7 +140,7 @@ def finish(
         "row_counts_json = coalesce($counts, row_counts_json) where run_id = $run_id",
         {
             "status": status,
-            "error": error,
+            "error": redact(error) if error else error,
             "inputs": json.dumps(inputs, default=str, sort_keys=True) if inputs else None,
             "counts": json.dumps(row_counts, default=str, sort_keys=True) if row_counts else None,
             "run_id": run_id,

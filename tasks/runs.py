@@ -8,11 +8,13 @@ from typing import Any
 from prefect import task
 
 from arrears import runs, warehouse
+from arrears.redact import describe_dsn
 from arrears.settings import Settings
 
 
 def settings_summary(settings: Settings) -> dict[str, Any]:
     """What a run records of its settings: locations and rules, never credentials."""
+    dsn = settings.postgres_dsn()
     return {
         "landing": str(settings.landing),
         "warehouse": str(settings.warehouse),
@@ -22,6 +24,8 @@ def settings_summary(settings: Settings) -> dict[str, Any]:
         "profile": settings.profile,
         "timezone": settings.timezone,
         "postgres_sink": settings.postgres is not None,
+        # where the sink writes, without the password (libpq's parse of the DSN)
+        "postgres": describe_dsn(dsn) if dsn else None,
     }
 
 
