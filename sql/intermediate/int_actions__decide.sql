@@ -2,8 +2,9 @@
 -- Customer x channel x source: the candidates that passed the loan-level checks, consolidated,
 -- then the customer-level checks in this order: CONSENT, NO_CONTACT_DATA, WINDOW, CAP (one
 -- action per customer, channel and date: an arrangement reminder SMS wins over a stage SMS).
--- reason null = the action passed them; int_actions__capacity then applies the daily capacity
--- per channel, by priority.
+-- reason null = the action passed them; int_actions__shared_phone then keeps one CALL and one
+-- SMS per number across customers (SMS and CALL rows carry the phone_fingerprint of
+-- stg_customers for it), and int_actions__capacity applies the daily capacity per channel.
 with
 
 candidates as (
@@ -13,6 +14,10 @@ candidates as (
 
 customers as (
     select * from work.int_customers__decide
+),
+
+phones as (
+    select customer_id, phone_fingerprint from work.stg_customers
 ),
 
 -- the contact window on the action date, once per time zone (ICU conversions are not free)
@@ -71,9 +76,13 @@ checked as (
             when consolidated.channel = 'EMAIL' and not customers.has_email then 'no email'
             when not customers.has_valid_timezone then 'unknown time zone ' || customers.timezone
         end as contact_detail,
+        case when consolidated.channel in ('SMS', 'CALL') then phones.phone_fingerprint end
+            as phone_fingerprint,
     from consolidated
     inner join customers
         on customers.customer_id = consolidated.customer_id
+    left join phones
+        on phones.customer_id = consolidated.customer_id
 ),
 
 prioritized as (
@@ -121,6 +130,7 @@ final as (
         template,
         $strategy_version as strategy_version,
         variant as strategy_variant,
+        phone_fingerprint,
     from prioritized
 )
 
