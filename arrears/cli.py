@@ -49,6 +49,14 @@ Timezone = Annotated[
 Postgres = Annotated[
     str | None, typer.Option("--postgres", help="PostgreSQL sink DSN [ARREARS_POSTGRES]")
 ]
+Init = Annotated[
+    bool | None,
+    typer.Option(
+        "--init",
+        help="Start a new warehouse although the outbox or landing folder shows earlier dates "
+        "[ARREARS_INIT]",
+    ),
+]
 # The options of every command that runs snapshot dates (run, backfill).
 RUN_OPTIONS: dict[str, Any] = {
     "landing": Landing,
@@ -58,6 +66,7 @@ RUN_OPTIONS: dict[str, Any] = {
     "profile": Profile,
     "timezone": Timezone,
     "postgres": Postgres,
+    "init": Init,
 }
 
 
@@ -254,6 +263,30 @@ def report(
 
 
 @app.command()
+def init(landing: Landing = None, warehouse: Warehouse = None, outbox: Outbox = None) -> None:
+    """Create the warehouse and start a new history in it, on purpose (a run otherwise refuses
+    a missing or empty warehouse when the outbox or landing folder shows earlier dates)."""
+    from arrears import continuity
+
+    settings = _settings(landing=landing, warehouse=warehouse, outbox=outbox)
+    path = settings.warehouse.resolve()
+    seen = continuity.evidence(settings.landing, settings.outbox, None)
+    with settings.open_warehouse() as con:
+        history = continuity.history_of(con)
+        if history is None:
+            continuity.record_initialisation(
+                con, settings.warehouse, None, seen, settings.landing, settings.outbox
+            )
+    if history:
+        out.print(f"warehouse {path} already holds its history ({history}): nothing to do")
+        return
+    out.print(f"warehouse {path} initialised: runs on it start a new history")
+    if seen:
+        note = seen.describe(settings.landing, settings.outbox, None)
+        out.print(f"  earlier dates it will not know about: {note}")
+
+
+@app.command()
 def demo(
     landing: Landing = None,
     warehouse: Warehouse = None,
@@ -263,7 +296,8 @@ def demo(
     start: Annotated[str, typer.Option("--start", help="First snapshot date")] = "2025-06-01",
 ) -> None:
     """Generate a small book and run it for several consecutive days."""
-    settings = _settings(landing=landing, warehouse=warehouse, outbox=outbox)
+    # A demo starts its own history, whatever an earlier demo left in the outbox.
+    settings = _settings(landing=landing, warehouse=warehouse, outbox=outbox, init=True)
     first = _parse_date(start, "--start")
     _generate(settings.landing, first, days, loans, seed=7, fmt="csv")
     last = first + timedelta(days=days - 1)

@@ -33,7 +33,7 @@ from tasks.kpis import compute_kpis  # noqa: E402
 from tasks.publish import publish_actions, sink_to_postgres  # noqa: E402
 from tasks.quality import validate_action_lists, validate_landing  # noqa: E402
 from tasks.report import report_run  # noqa: E402
-from tasks.runs import finish_run, start_run  # noqa: E402
+from tasks.runs import check_continuity, finish_run, start_run  # noqa: E402
 from tasks.state import carry_state  # noqa: E402
 
 
@@ -52,6 +52,13 @@ def daily_collections(
     logger = get_run_logger()
     run_id = str(flow_run.id or uuid.uuid4())
     logger.info("snapshot %s -> actions for %s", snapshot_date, snapshot_date + timedelta(days=1))
+    logger.info(
+        "warehouse %s, landing %s, outbox %s",
+        settings.warehouse.resolve(),
+        settings.landing.resolve(),
+        settings.outbox.resolve(),
+    )
+    check_continuity(snapshot_date, settings)
 
     holder = f"daily_collections {snapshot_date} run {run_id}"
     with warehouse.run_lock(settings.warehouse, settings.lock_timeout_seconds, holder):

@@ -7,7 +7,7 @@ from typing import Any
 
 from prefect import task
 
-from arrears import runs, warehouse
+from arrears import continuity, runs, warehouse
 from arrears.redact import describe_dsn
 from arrears.settings import Settings
 
@@ -29,6 +29,19 @@ def settings_summary(settings: Settings) -> dict[str, Any]:
     }
 
 
+@task(name="check-continuity")
+def check_continuity(snapshot_date: date, settings: Settings) -> None:
+    """Refuse, before anything is written, a run that would start a new history by mistake."""
+    continuity.check(
+        settings.warehouse,
+        settings.landing,
+        settings.outbox,
+        snapshot_date,
+        init=settings.init,
+        wait_seconds=settings.lock_timeout_seconds,
+    )
+
+
 @task(name="start-run")
 def start_run(
     run_id: str, snapshot_date: date, flow_run_id: str | None, settings: Settings
@@ -36,6 +49,11 @@ def start_run(
     with settings.open_warehouse() as con:
         # Leftovers of a run that was killed are never read, but may hold personal data.
         warehouse.clear_work(con)
+        if settings.init:
+            seen = continuity.evidence(settings.landing, settings.outbox, snapshot_date)
+            continuity.record_initialisation(
+                con, settings.warehouse, snapshot_date, seen, settings.landing, settings.outbox
+            )
         runs.start(con, run_id, snapshot_date, flow_run_id, settings_summary(settings))
 
 
