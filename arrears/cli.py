@@ -181,6 +181,28 @@ def backfill(
 
 
 @app.command()
+@with_run_options
+def sink(
+    snapshot: Annotated[str, typer.Option("--date", help="Snapshot date D (YYYY-MM-DD)")],
+    settings: Settings,
+) -> None:
+    """Send the published actions of D + 1 to PostgreSQL again: only the sink (after a run
+    ended PUBLISHED_SINK_FAILED)."""
+    import logging
+
+    from arrears.publish.date_sink import retry_sink
+
+    day = _parse_date(snapshot, "--date")
+    logger = logging.getLogger("arrears.cli.sink")
+    logger.propagate = False  # its lines go to this console only, not to a Prefect handler
+    if not logger.handlers:
+        logger.addHandler(logging.StreamHandler(sys.stderr))
+        logger.setLevel(logging.INFO)
+    sent, status = retry_sink(day, settings, logger)
+    out.print(f"snapshot {day}: {sent} actions for {day + timedelta(days=1)} sent; run {status}")
+
+
+@app.command()
 def generate(
     landing: Landing = None,
     start: Annotated[str, typer.Option("--start", help="First snapshot date")] = "2025-06-01",

@@ -54,7 +54,21 @@ def start_run(
             continuity.record_initialisation(
                 con, settings.warehouse, snapshot_date, seen, settings.landing, settings.outbox
             )
-        runs.start(con, run_id, snapshot_date, flow_run_id, settings_summary(settings))
+        runs.start(
+            con,
+            run_id,
+            snapshot_date,
+            flow_run_id,
+            settings_summary(settings),
+            outbox=settings.outbox,
+        )
+
+
+@task(name="record-run-state")
+def record_run_state(run_id: str, status: str, settings: Settings) -> None:
+    """The state that holds if the run stops from here on (runs.record_state)."""
+    with settings.open_warehouse() as con:
+        runs.record_state(con, run_id, status)
 
 
 @task(name="finish-run")

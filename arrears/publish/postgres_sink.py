@@ -229,7 +229,7 @@ def _bounded(label: str, limits: Timeouts, watcher: WaitWatcher) -> Iterator[Non
             f"{label}: gave up after waiting {limits.lock:g} s for a lock "
             f"(ARREARS_POSTGRES_LOCK_TIMEOUT), {describe(watcher.last_seen)}; nothing was "
             "written (rolled back). End or commit that session, or raise the timeout, then "
-            "rerun the sink"
+            "send the date again (arrears sink --date D)"
         ) from None
     except pg_errors.QueryCanceled:
         seen = f"; {describe(watcher.last_seen)}" if watcher.last_seen else ""

@@ -38,7 +38,8 @@ select
     coalesce(blocker.application_name, '') as application_name,
     coalesce((
         select string_agg(distinct
-            locks.locktype || coalesce(' on ' || locks.relation::regclass::text, ''), ', ')
+            locks.mode || coalesce(' on ' || locks.relation::regclass::text,
+                ' (' || locks.locktype || ')'), ', ')
         from pg_locks as locks
         where locks.pid = waiting.pid and not locks.granted
     ), '') as waiting_for
