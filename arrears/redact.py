@@ -10,8 +10,7 @@ libpq takes a connection string in two forms, and a password from the environmen
 (psycopg.conninfo.conninfo_to_dict), `describe_dsn` shows a string without them, and
 `redact` removes them, and any other connection string's credentials, from free text: known
 values wherever they occur (raw, percent-encoded, libpq-quoted), the user information of every
-postgres URL up to its last '@' (an unencoded '/' or '@' in a password must not end the mask
-early), and the value of every password-like key=value. `redact_argv` does the same for the
+postgres URL, and the value of every password-like key=value. `redact_argv` does the same for the
 arguments of a command line, where a password may also be the argument after `--password`.
 
 Secrets met while settings are built are remembered for the life of the process (`remember`),
@@ -164,13 +163,11 @@ def _userinfo(url: str) -> str | None:
 
 
 def _mask_url(url: str) -> str:
+    """The whole user information goes (up to the last '@': an unencoded '@' or '/' in the
+    password must not end the mask early), and any password in the query."""
     scheme, rest = url.split("://", 1)
     if "@" in rest:
-        userinfo, host = rest.rsplit("@", 1)
-        user = userinfo.split(":", 1)[0] if ":" in userinfo else userinfo
-        if "/" in user or "?" in user:
-            user = MASK
-        rest = f"{user}:{MASK}@{host}" if ":" in userinfo else f"{user}@{host}"
+        rest = f"{MASK}@{rest.rsplit('@', 1)[1]}"
     return _QUERY_SECRET.sub(lambda m: m.group(1) + MASK, f"{scheme}://{rest}")
 
 
