@@ -150,21 +150,18 @@ def reconcile(con: duckdb.DuckDBPyConnection, outbox: Path | None) -> list[tuple
     ).fetchall()
     settled = []
     for run_id, action_date, status in unfinished:
-        if status in PUBLISHED and outbox is None:
+        if status == RUNNING:
+            final, error = "ABANDONED", "the process ended before the run finished"
+        elif outbox is None:
             continue
-        if status in PUBLISHED and published_run_id(outbox, action_date) == run_id:
+        elif published_run_id(outbox, action_date) == run_id:
             final = status
             error = (
                 f"the process ended after publishing the outbox of {action_date}, before the "
                 "run recorded its end"
             )
         else:
-            final = "ABANDONED"
-            error = (
-                "the process ended before the run finished"
-                if status == RUNNING
-                else "the process ended before its outbox was published"
-            )
+            final, error = "ABANDONED", "the process ended before its outbox was published"
         con.execute(
             "update ops.runs set status = $status, finished_at = now(), "
             "error = coalesce(error, $error) where run_id = $run_id",
