@@ -23,6 +23,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from arrears.errors import ArrearsError, ConfigError
+from arrears.redact import redact
 from arrears.settings import Settings, load_settings
 
 app = typer.Typer(
@@ -58,6 +59,14 @@ Archive = Annotated[
 ]
 
 
+Init = Annotated[
+    bool | None,
+    typer.Option(
+        "--init",
+        help="Start a new warehouse although the outbox or landing folder shows earlier dates "
+        "[ARREARS_INIT]",
+    ),
+]
 # The options of every command that runs snapshot dates (run, backfill).
 RUN_OPTIONS: dict[str, Any] = {
     "landing": Landing,
@@ -68,6 +77,7 @@ RUN_OPTIONS: dict[str, Any] = {
     "timezone": Timezone,
     "postgres": Postgres,
     "archive": Archive,
+    "init": Init,
 }
 
 
@@ -249,6 +259,28 @@ def _print_cancel_examples(warehouse: Path, day: date, timezone: str, limit: int
 
 
 @app.command()
+@with_run_options
+def sink(
+    snapshot: Annotated[str, typer.Option("--date", help="Snapshot date D (YYYY-MM-DD)")],
+    settings: Settings,
+) -> None:
+    """Send the published actions of D + 1 to PostgreSQL again: only the sink (after a run
+    ended PUBLISHED_SINK_FAILED)."""
+    import logging
+
+    from arrears.publish.date_sink import retry_sink
+
+    day = _parse_date(snapshot, "--date")
+    logger = logging.getLogger("arrears.cli.sink")
+    logger.propagate = False  # its lines go to this console only, not to a Prefect handler
+    if not logger.handlers:
+        logger.addHandler(logging.StreamHandler(sys.stderr))
+        logger.setLevel(logging.INFO)
+    sent, status = retry_sink(day, settings, logger)
+    out.print(f"snapshot {day}: {sent} actions for {day + timedelta(days=1)} sent; run {status}")
+
+
+@app.command()
 def generate(
     landing: Landing = None,
     start: Annotated[str, typer.Option("--start", help="First snapshot date")] = "2025-06-01",
@@ -361,6 +393,30 @@ def rotate_key(warehouse: Warehouse = None) -> None:
 
 
 @app.command()
+def init(landing: Landing = None, warehouse: Warehouse = None, outbox: Outbox = None) -> None:
+    """Create the warehouse and start a new history in it, on purpose (a run otherwise refuses
+    a missing or empty warehouse when the outbox or landing folder shows earlier dates)."""
+    from arrears import continuity
+
+    settings = _settings(landing=landing, warehouse=warehouse, outbox=outbox)
+    path = settings.warehouse.resolve()
+    seen = continuity.evidence(settings.landing, settings.outbox, None)
+    with settings.open_warehouse() as con:
+        history = continuity.history_of(con)
+        if history is None:
+            continuity.record_initialisation(
+                con, settings.warehouse, None, seen, settings.landing, settings.outbox
+            )
+    if history:
+        out.print(f"warehouse {path} already holds its history ({history}): nothing to do")
+        return
+    out.print(f"warehouse {path} initialised: runs on it start a new history")
+    if seen:
+        note = seen.describe(settings.landing, settings.outbox, None)
+        out.print(f"  earlier dates it will not know about: {note}")
+
+
+@app.command()
 def demo(
     landing: Landing = None,
     warehouse: Warehouse = None,
@@ -371,7 +427,8 @@ def demo(
 ) -> None:
     """Generate a small book and run it for several consecutive days, then withdraw the last
     action date's actions that its payments made unnecessary."""
-    settings = _settings(landing=landing, warehouse=warehouse, outbox=outbox)
+    # A demo starts its own history, whatever an earlier demo left in the outbox.
+    settings = _settings(landing=landing, warehouse=warehouse, outbox=outbox, init=True)
     first = _parse_date(start, "--start")
     _generate(settings.landing, first, days, loans, seed=7, fmt="csv", payments=True)
     last = first + timedelta(days=days - 1)
@@ -513,12 +570,12 @@ def main(argv: list[str] | None = None) -> int:
         err.print("aborted")
         return 1
     except ArrearsError as exc:
-        err.print(f"[red]error[/] (exit {exc.exit_code}): {escape(str(exc))}", highlight=False)
+        message = escape(redact(str(exc)))
+        err.print(f"[red]error[/] (exit {exc.exit_code}): {message}", highlight=False)
         return exc.exit_code
     except Exception as exc:
-        err.print(
-            f"[red]failed[/] (exit 1): {type(exc).__name__}: {escape(str(exc))}", highlight=False
-        )
+        message = escape(redact(str(exc)))
+        err.print(f"[red]failed[/] (exit 1): {type(exc).__name__}: {message}", highlight=False)
         return 1
     return 0
 

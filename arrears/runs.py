@@ -1,4 +1,11 @@
-"""ops.runs: one row per run, written at start and completed at the end, whatever the outcome."""
+"""ops.runs: one row per run, written at start and completed at the end, whatever the outcome.
+
+Its status always says what the run published, even when the run cannot write its end (a full
+disk after the outbox went out): before the outbox swap the row already takes the state that
+holds if nothing more succeeds (PUBLISHED_SINK_FAILED, or PUBLISHED_UNFINISHED without a sink),
+each later step moves it on, and the next run settles rows whose process ended (`reconcile`),
+checking the outbox manifest for the run that published it.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +17,20 @@ from typing import Any
 
 import duckdb
 
-from arrears import warehouse
+from arrears import faults, warehouse
 from arrears.migrations import arrears_version
+from arrears.redact import redact
 
 logger = logging.getLogger(__name__)
+
+RUNNING = "RUNNING"
+# The outbox of the action date is this run's; PostgreSQL was not updated (the sink failed, or
+# the run ended before it): `arrears sink --date D` sends it.
+PUBLISHED_SINK_FAILED = "PUBLISHED_SINK_FAILED"
+# The outbox (and PostgreSQL, when configured) are this run's; the run ended before its report
+# and its bookkeeping were done: `arrears report --date D` writes the report.
+PUBLISHED_UNFINISHED = "PUBLISHED_UNFINISHED"
+PUBLISHED = (PUBLISHED_SINK_FAILED, PUBLISHED_UNFINISHED)
 
 
 def action_date_for(snapshot_date: date) -> date:
@@ -84,11 +101,77 @@ def repeated_inputs_note(
 
 def add_note(con: duckdb.DuckDBPyConnection, run_id: str, note: str) -> None:
     """Append `note` to the run's notes (one per line)."""
+    note = redact(note)
     con.execute(
         "update ops.runs set notes = case when notes is null or notes = '' then $note "
         "else notes || chr(10) || $note end where run_id = $run_id",
         {"note": note, "run_id": run_id},
     )
+
+
+def published_run_id(outbox: Path, action_date: date) -> str | None:
+    """The run_id in the published manifest of the action date (None: nothing published)."""
+    path = Path(outbox) / action_date.isoformat() / "_manifest.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8")).get("run_id")
+    except (OSError, ValueError):
+        return None
+
+
+def stopped_status(published: bool, sink_on: bool, sink_done: bool, otherwise: str) -> str:
+    """The final status of a run that stops now: what it published decides."""
+    if not published:
+        return otherwise
+    return PUBLISHED_SINK_FAILED if sink_on and not sink_done else PUBLISHED_UNFINISHED
+
+
+def record_state(con: duckdb.DuckDBPyConnection, run_id: str, status: str) -> None:
+    """Move a run still in progress to the state that holds if it stops from here on."""
+    faults.checkpoint("runs:record")
+    con.execute(
+        "update ops.runs set status = $status where run_id = $run_id and finished_at is null",
+        {"status": status, "run_id": run_id},
+    )
+
+
+def reconcile(con: duckdb.DuckDBPyConnection, outbox: Path | None) -> list[tuple[str, str]]:
+    """Settle every run whose process ended before its end was recorded (the caller holds
+    the run lock, so no such run is alive); returns (run_id, final status) of each.
+
+    RUNNING: ABANDONED. A PUBLISHED_* state recorded before the outbox swap: kept when the
+    outbox manifest of its action date names the run, else ABANDONED (it died before the swap).
+    Without an outbox to look at (None), only RUNNING rows are settled.
+    """
+    unfinished = con.execute(
+        "select run_id, action_date, status from ops.runs where finished_at is null "
+        "and status in ($running, $sink_failed, $unfinished) order by started_at",
+        {
+            "running": RUNNING,
+            "sink_failed": PUBLISHED_SINK_FAILED,
+            "unfinished": PUBLISHED_UNFINISHED,
+        },
+    ).fetchall()
+    settled = []
+    for run_id, action_date, status in unfinished:
+        if status == RUNNING:
+            final, error = "ABANDONED", "the process ended before the run finished"
+        elif outbox is None:
+            continue
+        elif published_run_id(outbox, action_date) == run_id:
+            final = status
+            error = (
+                f"the process ended after publishing the outbox of {action_date}, before the "
+                "run recorded its end"
+            )
+        else:
+            final, error = "ABANDONED", "the process ended before its outbox was published"
+        con.execute(
+            "update ops.runs set status = $status, finished_at = now(), "
+            "error = coalesce(error, $error) where run_id = $run_id",
+            {"status": final, "error": error, "run_id": run_id},
+        )
+        settled.append((run_id, final))
+    return settled
 
 
 def start(
@@ -97,19 +180,17 @@ def start(
     snapshot_date: date,
     flow_run_id: str | None,
     settings_json: dict[str, Any],
+    *,
+    outbox: Path | None = None,
 ) -> None:
     note = later_snapshots_note(con, snapshot_date)
     if note:
         # The arrears logger reaches the flow run's logs (arrears/prefect_env.py).
         logger.warning(note)
+    faults.checkpoint("runs:start")
     with warehouse.transaction(con):
-        # A run that died without finishing (killed process) is marked so, not left RUNNING.
-        con.execute(
-            "update ops.runs set status = 'ABANDONED', finished_at = now(), "
-            "error = 'the process ended before the run finished' "
-            "where status = 'RUNNING' and snapshot_date = $d",
-            {"d": snapshot_date},
-        )
+        # Runs whose process died are settled by what they published, not left RUNNING.
+        reconcile(con, outbox)
         con.execute(
             "insert into ops.runs (run_id, flow_run_id, snapshot_date, action_date, started_at, "
             "status, settings_json, arrears_version, notes) "
@@ -119,7 +200,7 @@ def start(
                 "flow_run_id": flow_run_id,
                 "d": snapshot_date,
                 "a": action_date_for(snapshot_date),
-                "s": json.dumps(settings_json, default=str, sort_keys=True),
+                "s": redact(json.dumps(settings_json, default=str, sort_keys=True)),
                 "version": arrears_version(),
                 "note": note,
             },
@@ -135,13 +216,14 @@ def finish(
     inputs: dict[str, Any] | None = None,
     row_counts: dict[str, Any] | None = None,
 ) -> None:
+    faults.checkpoint("runs:finish")
     con.execute(
         "update ops.runs set status = $status, finished_at = now(), error = $error, "
         "inputs_json = coalesce($inputs, inputs_json), "
         "row_counts_json = coalesce($counts, row_counts_json) where run_id = $run_id",
         {
             "status": status,
-            "error": error,
+            "error": redact(error) if error else error,
             "inputs": json.dumps(inputs, default=str, sort_keys=True) if inputs else None,
             "counts": json.dumps(row_counts, default=str, sort_keys=True) if row_counts else None,
             "run_id": run_id,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 if TYPE_CHECKING:
@@ -21,7 +21,10 @@ class Settings(BaseSettings):
     Defaults run locally on the embedded DuckDB file; nothing points at a remote system.
     """
 
-    model_config = SettingsConfigDict(env_prefix="ARREARS_", extra="forbid")
+    # hide_input_in_errors: a refused value (a DSN with its password) is never repeated.
+    model_config = SettingsConfigDict(
+        env_prefix="ARREARS_", extra="forbid", hide_input_in_errors=True
+    )
 
     landing: Path = Path("./landing")
     warehouse: Path = Path("./data/arrears.duckdb")
@@ -70,6 +73,41 @@ class Settings(BaseSettings):
     # or a key file; None = `pii.key` beside the warehouse, created at the first run.
     pii_key: SecretStr | None = None
     pii_key_file: Path | None = None
+    # The checkout a worker runs from (the deployments' pull step goes there): when set, the
+    # relative default paths above (landing, warehouse, outbox, reports) are taken inside it,
+    # whatever the working directory. Paths given explicitly are used as given.
+    project_dir: Path | None = None
+    # Start a warehouse although the outbox or the landing folder shows earlier dates
+    # (`arrears run --init`, `arrears init`); without it such a run refuses to start.
+    init: bool = False
+    # PostgreSQL sink: seconds to wait for a connection, for a lock, and for one statement.
+    postgres_connect_timeout: float = Field(default=10.0, gt=0)
+    postgres_lock_timeout: float = Field(default=60.0, gt=0)
+    postgres_statement_timeout: float = Field(default=300.0, gt=0)
+
+    @field_validator("postgres")
+    @classmethod
+    def _libpq_reads_the_dsn(cls, value: SecretStr | None) -> SecretStr | None:
+        from arrears import redact
+
+        if value is None:
+            return None
+        dsn = value.get_secret_value()
+        redact.remember(dsn)
+        try:
+            redact.check_dsn(dsn)
+        except redact.DsnError as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
+    @model_validator(mode="after")
+    def _defaults_inside_the_project(self) -> Settings:
+        if self.project_dir is not None:
+            for name in _PROJECT_PATHS:
+                if name not in self.model_fields_set:
+                    default = type(self).model_fields[name].default
+                    setattr(self, name, self.project_dir / default)
+        return self
 
     @field_validator("encoding")
     @classmethod
@@ -134,6 +172,10 @@ class Settings(BaseSettings):
 
     def postgres_dsn(self) -> str | None:
         return self.postgres.get_secret_value() if self.postgres else None
+
+
+# Relative defaults that ARREARS_PROJECT_DIR anchors.
+_PROJECT_PATHS = ("landing", "warehouse", "outbox", "reports")
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -21,7 +21,7 @@ from typing import Any
 
 import duckdb
 
-from arrears import migrations
+from arrears import migrations, redact
 from arrears.contract import DATASETS, find_dataset
 from arrears.errors import ArrearsError, ConfigError, RunLocked
 from arrears.sqlfiles import bind, sql_root, sql_text
@@ -31,7 +31,6 @@ SCHEMA_VERSION = migrations.LATEST
 # read); a connect that meets another process's lock retries this often until its deadline.
 _FILE_LOCK_RETRY_SECONDS = 0.25
 _HOLDER = re.compile(r"held in ([^\n]*?)\s*\(PID (\d+)\)")
-_CREDENTIALS = re.compile(r"(://)[^/@\s]+@")
 SCHEMAS = ("raw", "work", "quality", "marts", "ops")
 
 
@@ -140,9 +139,10 @@ def _describe(message: str) -> str:
         raw = Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         raw = b""
-    command = raw.replace(b"\0", b" ").decode(errors="replace").strip() or program
-    # Another program's arguments may carry credentials (a DSN): never repeat them.
-    command = _CREDENTIALS.sub(r"\1***@", command)
+    argv = [a.decode(errors="replace") for a in raw.split(b"\0") if a]
+    # Another program's arguments may carry credentials (a DSN, a --password value): each
+    # argument is masked on its own, before they are joined (a key=value DSN has blanks).
+    command = " ".join(redact.redact_argv(argv)).strip() or redact.redact(program)
     return f"PID {pid}: {command[:200]}"
 
 

@@ -6,7 +6,8 @@
 Nothing reaches raw.* or marts.* unless every step before the commit succeeded, and the
 commit replaces the date's partitions in one transaction. Housekeeping (retention, archive)
 runs once the actions are out: publishing reads the night's raw.customers, and a failure to
-archive must not hold back the actions.
+archive must not hold back the actions. Once the outbox is out, ops.runs says so whatever
+fails after (arrears/runs.py): PUBLISHED_SINK_FAILED, PUBLISHED_UNFINISHED.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ configure()
 from prefect import flow, get_run_logger  # noqa: E402
 from prefect.runtime import flow_run  # noqa: E402
 
-from arrears import faults, warehouse  # noqa: E402
+from arrears import faults, runs, warehouse  # noqa: E402
 from arrears.errors import ArrearsError, InputRejected  # noqa: E402
 from arrears.pii.keys import require_key  # noqa: E402
 from arrears.quality import preload  # noqa: E402
@@ -38,8 +39,24 @@ from tasks.pii import seal_personal_data  # noqa: E402
 from tasks.publish import publish_actions, sink_to_postgres  # noqa: E402
 from tasks.quality import validate_action_lists, validate_landing  # noqa: E402
 from tasks.report import report_run  # noqa: E402
-from tasks.runs import finish_run, start_run  # noqa: E402
+from tasks.runs import (  # noqa: E402
+    check_continuity,
+    finish_run,
+    record_run_state,
+    start_run,
+)
 from tasks.state import carry_state  # noqa: E402
+
+
+def _message(exc: BaseException) -> str:
+    return str(exc) if isinstance(exc, ArrearsError) else f"{type(exc).__name__}: {exc}"
+
+
+def stopped_status(run_id: str, snapshot_date: date, settings: Settings, sink_done: bool) -> str:
+    """The final status of a run that stops on a failure: FAILED, unless its outbox is out."""
+    action_date = snapshot_date + timedelta(days=1)
+    published = runs.published_run_id(settings.outbox, action_date) == run_id
+    return runs.stopped_status(published, settings.postgres is not None, sink_done, "FAILED")
 
 
 def yesterday(timezone: str) -> date:
@@ -57,6 +74,13 @@ def daily_collections(
     logger = get_run_logger()
     run_id = str(flow_run.id or uuid.uuid4())
     logger.info("snapshot %s -> actions for %s", snapshot_date, snapshot_date + timedelta(days=1))
+    logger.info(
+        "warehouse %s, landing %s, outbox %s",
+        settings.warehouse.resolve(),
+        settings.landing.resolve(),
+        settings.outbox.resolve(),
+    )
+    check_continuity(snapshot_date, settings)
 
     holder = f"daily_collections {snapshot_date} run {run_id}"
     with warehouse.run_lock(settings.warehouse, settings.lock_timeout_seconds, holder):
@@ -64,6 +88,8 @@ def daily_collections(
         start_run(run_id, snapshot_date, flow_run.id, settings)
         faults.checkpoint("flow:after-start")
         inputs: dict[str, dict] | None = None
+        sunk: int | None = None
+        sink_done, sink_error = False, None
         try:
             preload.start()  # GX loads while ingest reads the files
             landed = ingest_landing(snapshot_date, settings, run_id)
@@ -88,7 +114,16 @@ def daily_collections(
             faults.checkpoint("flow:after-commit")
             published = publish_actions(run_id, snapshot_date, settings)
             faults.checkpoint("flow:after-publish")
-            sunk = sink_to_postgres(snapshot_date, settings) if settings.postgres else None
+            if settings.postgres:
+                # The outbox is out: a failed sink does not stop the report; the run then ends
+                # PUBLISHED_SINK_FAILED and `arrears sink --date D` sends it again.
+                try:
+                    sunk = sink_to_postgres(snapshot_date, settings)
+                except Exception as exc:
+                    sink_error = exc
+                else:
+                    sink_done = True
+                    record_run_state(run_id, runs.PUBLISHED_UNFINISHED, settings)
             faults.checkpoint("flow:after-sink-postgres")
             kept = keep_house(run_id, snapshot_date, settings)
             faults.checkpoint("flow:after-housekeeping")
@@ -97,13 +132,11 @@ def daily_collections(
         except InputRejected as exc:
             finish_run(run_id, "REJECTED", settings, error=str(exc), inputs=inputs)
             raise
-        except ArrearsError as exc:
-            finish_run(run_id, "FAILED", settings, error=str(exc), inputs=inputs)
-            raise
         except Exception as exc:
-            finish_run(
-                run_id, "FAILED", settings, error=f"{type(exc).__name__}: {exc}", inputs=inputs
-            )
+            # What ops.runs says is what went out: the outbox manifest tells whether it did.
+            status = stopped_status(run_id, snapshot_date, settings, sink_done)
+            error = _message(exc) if sink_error is None else f"{_message(sink_error)}; {exc}"
+            finish_run(run_id, status, settings, error=error, inputs=inputs)
             raise
         counts = {
             "ingest": landed.rows(),
@@ -118,5 +151,15 @@ def daily_collections(
             "housekeeping": kept,
             "report": report,
         }
+        if sink_error is not None:
+            finish_run(
+                run_id,
+                runs.PUBLISHED_SINK_FAILED,
+                settings,
+                error=_message(sink_error),
+                inputs=inputs,
+                row_counts=counts,
+            )
+            raise sink_error
         finish_run(run_id, "SUCCEEDED", settings, inputs=inputs, row_counts=counts)
     return {"run_id": run_id, "snapshot_date": snapshot_date.isoformat(), "rows": counts}

@@ -7,10 +7,11 @@ from datetime import date
 from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 
-from arrears import warehouse
+from arrears import runs, warehouse
 from arrears.errors import InputRejected
 from arrears.pii.keys import configured_key
-from arrears.publish import publish_outbox, sink_postgres
+from arrears.publish import publish_outbox
+from arrears.publish.date_sink import sink_date
 from arrears.runs import action_date_for
 from arrears.settings import Settings
 from tasks.retries import transient_only
@@ -37,8 +38,15 @@ def _require_passed_audit(con, run_id: str, action_date: date) -> None:
 def publish_actions(run_id: str, snapshot_date: date, settings: Settings) -> dict[str, object]:
     logger = get_run_logger()
     action_date = action_date_for(snapshot_date)
+    # What ops.runs says if the run stops once the set is visible: recorded before the swap.
+    published = runs.stopped_status(True, settings.postgres is not None, False, runs.RUNNING)
     with settings.open_warehouse() as con:
         _require_passed_audit(con, run_id, action_date)
+
+        def record_before_swap(step: str) -> None:
+            if step == "before_swap":
+                runs.record_state(con, run_id, published)
+
         manifest = publish_outbox(
             con,
             action_date,
@@ -47,6 +55,7 @@ def publish_actions(run_id: str, snapshot_date: date, settings: Settings) -> dic
             settings.csv_channels,
             settings.csv_encoding,
             key=configured_key(settings),
+            on_step=record_before_swap,
         )
     folder = settings.outbox.resolve() / action_date.isoformat()
     rows = {f.name: f.rows for f in manifest.files}
@@ -68,10 +77,4 @@ def publish_actions(run_id: str, snapshot_date: date, settings: Settings) -> dic
 
 @task(name="sink-postgres", retries=3, retry_delay_seconds=10, retry_condition_fn=transient_only)
 def sink_to_postgres(snapshot_date: date, settings: Settings) -> int:
-    dsn = settings.postgres_dsn()
-    assert dsn is not None
-    action_date = action_date_for(snapshot_date)
-    with settings.open_warehouse() as con:
-        sent = sink_postgres(con, action_date, dsn)
-    get_run_logger().info("postgres sink: %d actions for %s committed", sent, action_date)
-    return sent
+    return sink_date(snapshot_date, settings, get_run_logger())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+
 import psycopg
 from prefect import Task
 from prefect.client.schemas.objects import State, TaskRun
@@ -9,6 +11,8 @@ from prefect.client.schemas.objects import State, TaskRun
 from arrears.errors import ArrearsError
 
 TRANSIENT = (OSError, ConnectionError, TimeoutError, psycopg.OperationalError)
+# A full disk or quota does not clear in seconds: retrying only delays the failure.
+LASTING_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
 
 
 def transient_only(task: Task, task_run: TaskRun, state: State) -> bool:
@@ -17,8 +21,8 @@ def transient_only(task: Task, task_run: TaskRun, state: State) -> bool:
         state.result()
     except ArrearsError:
         return False
-    except TRANSIENT:
-        return True
+    except TRANSIENT as exc:
+        return not (isinstance(exc, OSError) and exc.errno in LASTING_ERRNOS)
     except Exception:
         return False
     return False

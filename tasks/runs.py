@@ -7,12 +7,14 @@ from typing import Any
 
 from prefect import task
 
-from arrears import runs, warehouse
+from arrears import continuity, runs, warehouse
+from arrears.redact import describe_dsn
 from arrears.settings import Settings
 
 
 def settings_summary(settings: Settings) -> dict[str, Any]:
     """What a run records of its settings: locations and rules, never credentials."""
+    dsn = settings.postgres_dsn()
     return {
         "landing": str(settings.landing),
         "warehouse": str(settings.warehouse),
@@ -23,7 +25,22 @@ def settings_summary(settings: Settings) -> dict[str, Any]:
         "profile": settings.profile,
         "timezone": settings.timezone,
         "postgres_sink": settings.postgres is not None,
+        # where the sink writes, without the password (libpq's parse of the DSN)
+        "postgres": describe_dsn(dsn) if dsn else None,
     }
+
+
+@task(name="check-continuity")
+def check_continuity(snapshot_date: date, settings: Settings) -> None:
+    """Refuse, before anything is written, a run that would start a new history by mistake."""
+    continuity.check(
+        settings.warehouse,
+        settings.landing,
+        settings.outbox,
+        snapshot_date,
+        init=settings.init,
+        wait_seconds=settings.lock_timeout_seconds,
+    )
 
 
 @task(name="start-run")
@@ -33,7 +50,26 @@ def start_run(
     with settings.open_warehouse() as con:
         # Leftovers of a run that was killed are never read, but may hold personal data.
         warehouse.clear_work(con)
-        runs.start(con, run_id, snapshot_date, flow_run_id, settings_summary(settings))
+        if settings.init:
+            seen = continuity.evidence(settings.landing, settings.outbox, snapshot_date)
+            continuity.record_initialisation(
+                con, settings.warehouse, snapshot_date, seen, settings.landing, settings.outbox
+            )
+        runs.start(
+            con,
+            run_id,
+            snapshot_date,
+            flow_run_id,
+            settings_summary(settings),
+            outbox=settings.outbox,
+        )
+
+
+@task(name="record-run-state")
+def record_run_state(run_id: str, status: str, settings: Settings) -> None:
+    """The state that holds if the run stops from here on (runs.record_state)."""
+    with settings.open_warehouse() as con:
+        runs.record_state(con, run_id, status)
 
 
 @task(name="finish-run")

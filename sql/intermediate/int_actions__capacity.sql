@@ -1,12 +1,13 @@
 -- config: materialized=table, scope=book
 -- The daily capacity cut per channel: priority ranked over all of the day's customers, and the
 -- actions beyond a channel's capacity get reason CAPACITY. Its input carries the customer-level
--- reason of int_actions__decide (null = taken). One model for both kinds of run: a partitioned
--- run decides per partition without capacity and applies this once over the merged actions.
+-- reason of int_actions__decide and SHARED_PHONE (null = taken). One model for both kinds of
+-- run: a partitioned run decides per partition without capacity and applies this once over the
+-- merged actions. Its columns leave out phone_fingerprint, which no mart may carry.
 with
 
 actions as (
-    select * from work.int_actions__decide
+    select * from work.int_actions__shared_phone
 ),
 
 capacity as (

@@ -3,8 +3,9 @@
 -- then the customer-level checks in this order: CONSENT, NO_CONTACT_DATA, BAD_PHONE and
 -- BAD_ADDRESS (a phone or address reported bad while it stays the customer's), WINDOW, CAP (one
 -- action per customer, channel and date: an arrangement reminder SMS wins over a stage SMS).
--- reason null = the action passed them; int_actions__capacity then applies the daily capacity
--- per channel, by priority.
+-- reason null = the action passed them; int_actions__shared_phone then keeps one CALL and one
+-- SMS per number across customers (SMS and CALL rows carry the phone_fingerprint of
+-- stg_customers for it), and int_actions__capacity applies the daily capacity per channel.
 with
 
 candidates as (
@@ -18,6 +19,10 @@ customers as (
 
 bad_contacts as (
     select * from work.int_customers__contact_blocks
+),
+
+phones as (
+    select customer_id, phone_fingerprint from work.stg_customers
 ),
 
 -- the contact window on the action date, once per time zone (ICU conversions are not free)
@@ -86,6 +91,8 @@ checked as (
                     || ' (landed ' || bad_addresses.since_date || '): not used until it changes'
             when not customers.has_valid_timezone then 'unknown time zone ' || customers.timezone
         end as contact_detail,
+        case when consolidated.channel in ('SMS', 'CALL') then phones.phone_fingerprint end
+            as phone_fingerprint,
     from consolidated
     inner join customers
         on customers.customer_id = consolidated.customer_id
@@ -95,6 +102,8 @@ checked as (
     left join bad_contacts as bad_addresses
         on bad_addresses.customer_id = consolidated.customer_id
         and bad_addresses.contact = 'ADDRESS'
+    left join phones
+        on phones.customer_id = consolidated.customer_id
 ),
 
 prioritized as (
@@ -142,6 +151,7 @@ final as (
         template,
         $strategy_version as strategy_version,
         variant as strategy_variant,
+        phone_fingerprint,
     from prioritized
 )
 

@@ -19,3 +19,13 @@ create table if not exists ops.runs (
     inputs_json varchar,              -- per dataset: file, sha256, rows, carried_forward_from
     row_counts_json varchar           -- per step: rows in, rows out
 );
+
+-- A warehouse started on purpose although the outbox or landing folder showed earlier dates
+-- (`arrears init`, `arrears run --init`): runs on it go ahead while it holds no snapshot yet
+-- (arrears/continuity.py).
+create table if not exists ops.initialisations (
+    initialised_at timestamptz not null,
+    warehouse varchar not null,       -- the absolute path it was initialised at
+    snapshot_date date,               -- the run that initialised it (null: `arrears init`)
+    evidence varchar                  -- the earlier dates seen in the outbox and landing folder
+);
