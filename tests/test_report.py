@@ -401,3 +401,48 @@ def test_report_for_date_reads_a_warehouse_file(tmp_path: Path) -> None:
         report_for_date(path, date(2025, 7, 5), tmp_path / "reports")
     with pytest.raises(ConfigError, match="no warehouse at"):
         report_for_date(tmp_path / "missing.duckdb", D, tmp_path / "reports")
+
+
+def test_the_report_shows_the_actions_withdrawn_during_the_day(con) -> None:
+    for action_id, channel, reason, amount in (
+        ("A1", "CALL", "PAID", "120.00"),
+        ("A9", "CALL", "PAID", "80.50"),
+        ("A3", "SMS", "PAID_INSTALLMENT", "300.00"),
+    ):
+        insert(
+            con,
+            "marts.cancelled_actions",
+            action_id=action_id,
+            action_date=D,
+            snapshot_date=D1,
+            customer_id=f"CUST-{action_id}",
+            channel=channel,
+            stage="CALL" if channel == "CALL" else "PRE_DUE",
+            reason=reason,
+            covered_at=datetime(2025, 6, 30, 3, tzinfo=UTC),
+            covered_amount=Decimal(amount),
+            payment_ids=[f"P-{action_id}"],
+        )
+
+    summary = run_summary(con, D)
+
+    assert summary.cancelled == [
+        {
+            "channel": "SMS",
+            "reason": "PAID_INSTALLMENT",
+            "actions": 1,
+            "customers": 1,
+            "covered_amount": Decimal("300.00"),
+        },
+        {
+            "channel": "CALL",
+            "reason": "PAID",
+            "actions": 2,
+            "customers": 2,
+            "covered_amount": Decimal("200.50"),
+        },
+    ]
+    assert summary.artifact_tables()["cancelled"][1]["covered_amount"] == "200.50"
+    html = render_report(con, D)
+    assert '<section id="cancelled">' in html
+    assert "CUST-A" not in html and "P-A1" not in html

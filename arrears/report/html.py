@@ -527,6 +527,28 @@ def _contact_data_section(summary: RunSummary) -> str:
     return _section("Contact data reported bad", note, body, "contact-data")
 
 
+def _cancelled_section(summary: RunSummary) -> str:
+    body = _table(
+        ["channel", "reason", "actions", "customers", "covered amount"],
+        [
+            [
+                _e(r["channel"]),
+                _e(r["reason"]),
+                fmt.count(r["actions"]),
+                fmt.count(r["customers"]),
+                fmt.money(r["covered_amount"]),
+            ]
+            for r in summary.cancelled
+        ],
+    )
+    note = (
+        f"Actions of {summary.snapshot_date} withdrawn during that day because payments covered "
+        "them (arrears cancel; PAID: the overdue amount, PAID_INSTALLMENT: a pre-due reminder's "
+        "installment). Counts and amounts only."
+    )
+    return _section("Withdrawn during the day", note, body, "cancelled")
+
+
 def render_report(con: duckdb.DuckDBPyConnection, snapshot_date: date) -> str:
     """The report page of snapshot D as text."""
     summary = run_summary(con, snapshot_date)
@@ -549,6 +571,7 @@ def render_report(con: duckdb.DuckDBPyConnection, snapshot_date: date) -> str:
         _variant_section(found, summary),
         _operations_section(summary),
         _contact_data_section(summary),
+        _cancelled_section(summary),
         "</main><footer>arrears · aggregates only: no customer data · formulas in docs/report.md"
         "</footer></body></html>",
     ]

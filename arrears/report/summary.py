@@ -38,6 +38,9 @@ class RunSummary:
     # Contact data reported bad: BAD_PHONE and BAD_ADDRESS (customers and actions held back on
     # D + 1), SKIP_TRACE (customers in marts.skip_trace at D, and those new that night).
     contact_data: list[Row] = field(default_factory=list)
+    # The actions of D (published by the previous night) withdrawn during day D because the
+    # day's payments covered them: per channel and reason (marts.cancelled_actions).
+    cancelled: list[Row] = field(default_factory=list)
 
     @property
     def total_actions(self) -> int:
@@ -66,6 +69,7 @@ class RunSummary:
             "suppressed": self.suppressed,
             # artifact keys take lowercase letters, digits and dashes only
             "contact-data": self.contact_data,
+            "cancelled": self.cancelled,
             "validation": self.validation,
         }
         return {
@@ -158,6 +162,20 @@ class RunSummary:
                 for r in self.contact_data
             ],
         )
+        lines += ["", f"## Withdrawn during {self.snapshot_date} (paid)", ""]
+        lines += _table(
+            ["channel", "reason", "actions", "customers", "covered amount"],
+            [
+                [
+                    r["channel"],
+                    r["reason"],
+                    fmt.count(r["actions"]),
+                    fmt.count(r["customers"]),
+                    fmt.money(r["covered_amount"]),
+                ]
+                for r in self.cancelled
+            ],
+        )
         lines += ["", f"## Validation of {self.snapshot_date} (latest run)", ""]
         lines += _table(
             ["suite", "result", "evaluated", "failed", "unexpected rows", "quarantined rows"],
@@ -243,6 +261,10 @@ def run_summary(con: duckdb.DuckDBPyConnection, snapshot_date: date) -> RunSumma
     contact_data = rows(
         con, "summary_contact_data", {"snapshot_date": snapshot_date, "action_date": action_date}
     )
+    cancelled = sorted(
+        rows(con, "summary_cancelled", {"action_date": snapshot_date}),
+        key=lambda r: (channel_key(r["channel"]), r["reason"]),
+    )
     return RunSummary(
         snapshot_date=snapshot_date,
         action_date=action_date,
@@ -253,4 +275,5 @@ def run_summary(con: duckdb.DuckDBPyConnection, snapshot_date: date) -> RunSumma
         validation=validation,
         run=run[0] if run else None,
         contact_data=contact_data,
+        cancelled=cancelled,
     )
