@@ -110,7 +110,7 @@ def test_other_outcomes_leave_the_phone_in_use(channel, reported):
 
 
 def test_the_phone_stays_blocked_until_it_changes_then_is_used_again():
-    book = call_stage().event("E1", "C1", "L1", at(D), "WRONG_PARTY")
+    book = call_stage(phone="13800138000").event("E1", "C1", "L1", at(D), "WRONG_PARTY")
     book.run()
     assert outcome(book)[1] == {("CALL", "BAD_PHONE"), ("SMS", "BAD_PHONE")}
     book.next_day()
@@ -128,7 +128,7 @@ def test_the_phone_stays_blocked_until_it_changes_then_is_used_again():
 
 
 def test_a_number_reported_wrong_is_blocked_again_when_it_comes_back():
-    book = call_stage().event("E1", "C1", "L1", at(D), "WRONG_PARTY")
+    book = call_stage(phone="13800138000").event("E1", "C1", "L1", at(D), "WRONG_PARTY")
     book.run()
     book.change_customer("C1", phone="13900139000")
     book.next_day()

@@ -29,7 +29,7 @@ reported as (
 
 customer_files as (
     select snapshot_date, customer_id, phone, address, city, province, postal_code
-    from raw.customers
+    from raw.oracle_customers  -- the landed customers in clear (raw.customers is sealed)
     where snapshot_date < $snapshot_date
     union all
     select $snapshot_date::date, customer_id, phone, address, city, province, postal_code
