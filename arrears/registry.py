@@ -221,11 +221,8 @@ def frontier(targets: Sequence[str], given: Iterable[str] = ()) -> list[str]:
             found |= {
                 n for n in known[name].upstream if n in needed and known[n].scope == "customer"
             }
-    views = sorted(n for n in found if known[n].materialized == "view")
-    if views:
-        # A view is rebuilt where it is read; merging one would copy its whole source.
-        found -= set(views)
-    return sorted(found)
+    # A view is rebuilt where it is read; merging one would copy its whole source.
+    return sorted(n for n in found if known[n].materialized == "table")
 
 
 def external_reads(names: Iterable[str]) -> set[str]:

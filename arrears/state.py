@@ -46,6 +46,15 @@ class StateError(ArrearsError):
     """The carried state does not match the committed history (exit 1)."""
 
 
+def _results_of_the_night() -> tuple[str, ...]:
+    """What age and decide left in work.*, which the state models read (imported late: those
+    modules import this one)."""
+    from arrears.aging import AGE_MODELS
+    from arrears.strategy.engine import OUTPUTS as DECIDE_MODELS
+
+    return (*AGE_MODELS, *DECIDE_MODELS)
+
+
 def previous_snapshot(con: duckdb.DuckDBPyConnection, snapshot_date: date) -> date | None:
     """The latest committed snapshot before `snapshot_date`: the latest night that left rows in
     the marts a night reads back (one date column each, which compresses to almost nothing)."""
@@ -163,9 +172,6 @@ def build(
 ) -> dict[str, int]:
     """work.<state> for tonight from the previous version and tonight's results in work.*,
     and tonight's contact data reported bad."""
-    from arrears.aging import AGE_MODELS
-    from arrears.strategy.engine import OUTPUTS as DECIDE_MODELS
-
     params = {"snapshot_date": snapshot_date, **previous_dates(con, snapshot_date)}
     if params["previous_snapshot_date"] != previous:
         raise StateError(f"the state of {snapshot_date} must follow {previous}")
@@ -173,7 +179,7 @@ def build(
         con,
         (*STATE_MODELS, *REPORTED_MODELS),
         params,
-        given=(*AGE_MODELS, *DECIDE_MODELS),
+        given=_results_of_the_night(),
         keep_scratch=False,
     )
 
@@ -311,10 +317,7 @@ def fold_night(
     """Tonight's state version from what the committed night left in the marts, inside the
     caller's transaction. For tools that commit some marts only (the aging of the real-data
     converter): the night's missing results read as empty."""
-    from arrears.aging import AGE_MODELS
-    from arrears.strategy.engine import OUTPUTS as DECIDE_MODELS
-
-    given = (*AGE_MODELS, *DECIDE_MODELS)
+    given = _results_of_the_night()
     touched = {*_STAGED, *(m.name for m in registry.plan(STATE_MODELS, given=given))}
     aside = _set_aside(con, touched)
     _stage_night(con, night)

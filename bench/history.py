@@ -51,7 +51,7 @@ STATE = (
 )
 
 
-def _shift(column: str, table: str) -> str:
+def _shift(table: str) -> str:
     """The select list of `table` with its dates moved back by $k days (ids kept unique)."""
     moved = {
         "snapshot_date": "snapshot_date - $k::integer",
@@ -60,14 +60,10 @@ def _shift(column: str, table: str) -> str:
         "event_id": "event_id || '~' || $k::varchar",
         "action_id": "action_id || '~' || $k::varchar",
     }
-    return ", ".join(f"{moved[c]} as {c}" if c in moved else c for c in _columns(table))
+    return ", ".join(f"{moved[c]} as {c}" if c in moved else c for c in _COLUMNS[table])
 
 
 _COLUMNS: dict[str, list[str]] = {}
-
-
-def _columns(table: str) -> list[str]:
-    return _COLUMNS[table]
 
 
 def simulate_history(settings, first: date, nights: int, keep: int) -> None:
@@ -92,7 +88,7 @@ def simulate_history(settings, first: date, nights: int, keep: int) -> None:
             with warehouse.transaction(con):
                 for table, column in HISTORY:
                     con.execute(
-                        f"insert into {table} select {_shift(column, table)} from {table} "
+                        f"insert into {table} select {_shift(table)} from {table} "
                         f"where {column} = $d",
                         {"k": k, "d": first},
                     )
@@ -100,7 +96,7 @@ def simulate_history(settings, first: date, nights: int, keep: int) -> None:
                     # what the commit keeps: the last nights of raw.* and of the state
                     for table, column in (*raw, *((t, "snapshot_date") for t in STATE)):
                         con.execute(
-                            f"insert into {table} select {_shift(column, table)} from {table} "
+                            f"insert into {table} select {_shift(table)} from {table} "
                             f"where {column} = $d",
                             {"k": k, "d": first},
                         )
