@@ -12,8 +12,9 @@ setup:
 demo: setup
 	$(UV) run --frozen arrears demo
 
+# One worker per core (at most 4), a test module per worker: modules build their warehouses once.
 test: setup
-	$(UV) run --frozen pytest
+	$(UV) run --frozen pytest -n auto --maxprocesses 4 --dist loadfile
 
 lint: setup
 	$(UV) run --frozen ruff check .

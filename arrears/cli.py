@@ -571,11 +571,18 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except ArrearsError as exc:
         message = escape(redact(str(exc)))
-        err.print(f"[red]error[/] (exit {exc.exit_code}): {message}", highlight=False)
+        # soft_wrap: a path or command in the message must stay whole to be copied.
+        err.print(
+            f"[red]error[/] (exit {exc.exit_code}): {message}", highlight=False, soft_wrap=True
+        )
         return exc.exit_code
     except Exception as exc:
         message = escape(redact(str(exc)))
-        err.print(f"[red]failed[/] (exit 1): {type(exc).__name__}: {message}", highlight=False)
+        err.print(
+            f"[red]failed[/] (exit 1): {type(exc).__name__}: {message}",
+            highlight=False,
+            soft_wrap=True,
+        )
         return 1
     return 0
 
