@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 MANIFEST_NAME = "_manifest.json"
-MANIFEST_VERSION = 1
+# 2: `schemas` lists the schema file of each channel; channels in upper case.
+MANIFEST_VERSION = 2
 _CHUNK = 1 << 20
 
 
@@ -44,6 +45,25 @@ class ManifestFile:
 
 
 @dataclass(frozen=True)
+class ManifestSchema:
+    """A channel's `<channel>.schema.json`: checked like a data file, outside content_sha256
+    (the schema of a channel is the same every day; its data files say what changed)."""
+
+    name: str
+    channel: str
+    sha256: str
+    bytes: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "channel": self.channel,
+            "sha256": self.sha256,
+            "bytes": self.bytes,
+        }
+
+
+@dataclass(frozen=True)
 class Manifest:
     run_id: str
     snapshot_date: date
@@ -53,6 +73,7 @@ class Manifest:
     variant_counts: dict[str, int]
     files: tuple[ManifestFile, ...]
     manifest_version: int = field(default=MANIFEST_VERSION)
+    schemas: tuple[ManifestSchema, ...] = ()
 
     @property
     def content_sha256(self) -> str:
@@ -79,6 +100,7 @@ class Manifest:
             "variant_counts": dict(sorted(self.variant_counts.items())),
             "content_sha256": self.content_sha256,
             "files": [f.to_dict() for f in self.files],
+            "schemas": [f.to_dict() for f in self.schemas],
         }
 
     def to_json(self) -> str:
@@ -105,6 +127,13 @@ class Manifest:
                     encoding=f.get("encoding"),
                 )
                 for f in data["files"]
+            ),
+            # version 1 manifests (before schema files) have none
+            schemas=tuple(
+                ManifestSchema(
+                    name=f["name"], channel=f["channel"], sha256=f["sha256"], bytes=int(f["bytes"])
+                )
+                for f in data.get("schemas", ())
             ),
         )
 
@@ -134,7 +163,7 @@ def verify_outbox(folder: Path) -> Manifest:
     if not (folder / MANIFEST_NAME).is_file():
         raise OutboxIncomplete(f"{folder} has no {MANIFEST_NAME}: the set is incomplete")
     manifest = Manifest.read(folder)
-    for f in manifest.files:
+    for f in (*manifest.files, *manifest.schemas):
         path = folder / f.name
         if not path.is_file():
             raise OutboxIncomplete(f"{path} is listed in the manifest but missing")

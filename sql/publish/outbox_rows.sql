@@ -2,7 +2,9 @@
 -- recipient column any channel may carry. The caller selects only what its channel is allowed
 -- (arrears/publish/columns.py) and orders by priority, action_id. Personal values come from
 -- publish_customers, the temporary table of the date's recipients with their records opened
--- (arrears/pii/publishing.py): raw.customers holds them sealed.
+-- (arrears/pii/publishing.py): raw.customers holds them sealed. Phones go out in E.164 (an
+-- 11-digit mainland number gets +86, as stg_customers dials it); currency is the primary loan's
+-- (docs/outbox.md "Currency").
 with
 
 actions as (
@@ -16,7 +18,30 @@ customers as (
 ),
 
 loan_aging as (
-    select snapshot_date, loan_id, branch from marts.loan_aging
+    select snapshot_date, loan_id, branch, currency from marts.loan_aging
+),
+
+phones as (
+    select
+        customer_id,
+        snapshot_date,
+        trim(phone) as phone,
+        regexp_replace(coalesce(phone, ''), '[^0-9]', '', 'g') as digits,
+    from customers
+),
+
+e164 as (
+    select
+        customer_id,
+        snapshot_date,
+        case
+            when digits = '' then null
+            when phone like '+%' then '+' || digits
+            when length(digits) = 11 and digits like '1%' then '+86' || digits
+            -- validation lets no other form through (customers.critical); kept as landed
+            else phone
+        end as phone,
+    from phones
 ),
 
 final as (
@@ -32,6 +57,7 @@ final as (
         actions.priority,
         actions.overdue_amount,
         actions.outstanding_amount,
+        loan_aging.currency,
         actions.window_start,
         actions.window_end,
         actions.timezone,
@@ -41,7 +67,7 @@ final as (
         actions.strategy_variant,
         customers.full_name,
         customers.national_id,
-        customers.phone,
+        e164.phone,
         customers.email,
         customers.address,
         customers.city,
@@ -52,6 +78,9 @@ final as (
     left join customers
         on customers.customer_id = actions.customer_id
         and customers.snapshot_date = actions.snapshot_date
+    left join e164
+        on e164.customer_id = actions.customer_id
+        and e164.snapshot_date = actions.snapshot_date
     left join loan_aging
         on loan_aging.loan_id = actions.primary_loan_id
         and loan_aging.snapshot_date = actions.snapshot_date
