@@ -269,16 +269,25 @@ def test_a_failed_load_leaves_no_loads_row(con, dsn, schema):
     assert [r[1] for r in loads(dsn, schema)] == ["run-1"]
 
 
-def test_currency_is_the_primary_loans(con, dsn, schema):
+def add_loan(con, loan_id: str, currency: str) -> None:
     con.execute(
         "insert into marts.loan_aging (snapshot_date, loan_id, customer_id, product, branch, "
         "currency, status, is_aged, dpd, bucket, aging_term, loan_class, ifrs9_stage, "
         "transition, overdue_installments, overdue_principal_amount, overdue_interest_amount, "
         "overdue_fees_amount, overdue_amount, outstanding_principal, paid_to_date_amount, "
-        "has_source_dpd_mismatch) values ('2025-06-30', 'L-A1', 'C-A1', 'p', 'b', 'USD', "
+        "has_source_dpd_mismatch) values ('2025-06-30', $l, 'C', 'p', 'b', $c, "
         "'ACTIVE', true, 9, 'M1', 'SHORT', 'SPECIAL_MENTION', 1, 'STAY', 1, 0, 0, 0, 10, 100, 0, "
-        "false)"
+        "false)",
+        {"l": loan_id, "c": currency},
     )
+
+
+def test_currency_is_the_covered_loans_when_they_share_one(con, dsn, schema):
+    add_loan(con, "L-A1", "USD")
+    add_loan(con, "L2-A1", "USD")
+    add_loan(con, "L-A2", "USD")
+    add_loan(con, "L2-A2", "EUR")  # two currencies: no single currency for the amounts
+    add_loan(con, "L-A3", "CNY")  # L2-A3 unknown at the snapshot
     sink_postgres(con, ACTION, dsn, schema=schema)
     currency = {r[0]: r[19] for r in pg_rows(dsn, schema)}
     assert currency == {"A1": "USD", "A2": None, "A3": None}

@@ -8,7 +8,13 @@ from datetime import date
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
-from test_publish_outbox import ACTION, CHANNELS, con, publish  # noqa: F401 (fixture)
+from test_publish_outbox import (  # noqa: F401 (con: the fixture)
+    ACTION,
+    CHANNELS,
+    con,
+    insert_loan_branch,
+    publish,
+)
 
 from arrears.publish import OutboxIncomplete, read_outbox
 from arrears.publish.columns import COLUMN_TYPES, channel_columns
@@ -95,3 +101,18 @@ def test_unpublished_or_altered_sets_are_refused(con, tmp_path):  # noqa: F811
     with pytest.raises(OutboxIncomplete, match="no _manifest.json"):
         with read_outbox(tmp_path, ACTION):
             pass
+
+
+def test_phones_in_e164_and_currency_of_the_covered_loans(con, tmp_path):  # noqa: F811
+    insert_loan_branch(con, "L3B", "C3", "GZ-TIANHE")  # L3 is there already: both CNY
+    publish(con, tmp_path)
+    with read_outbox(tmp_path, ACTION) as outbox:
+        for channel in ("sms", "call"):
+            for fmt in ("parquet", "csv"):
+                phones = outbox.frame(channel, fmt)["phone"].to_list()
+                assert phones and all(p.startswith("+") for p in phones), (channel, fmt)
+        assert outbox.frame("sms")["phone"].to_list() == ["+8613900000002", "+8613800000001"]
+        visit = outbox.frame("visit", "csv")
+        assert visit["currency"].to_list() == ["CNY"]
+        # L1 and L1B have no loan_aging row here: no currency is claimed for the amounts.
+        assert outbox.frame("call")["currency"].to_list() == [None]
