@@ -3,7 +3,7 @@
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 export UV_COMPILE_BYTECODE := 1
 
-.PHONY: setup demo test lint bench
+.PHONY: setup browser demo test lint bench
 
 setup:
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
@@ -12,7 +12,12 @@ setup:
 demo: setup
 	$(UV) run --frozen arrears demo
 
-test: setup
+# Chromium for the report's browser tests: the Debian package when root with apt-get; the tests
+# skip elsewhere (.ci/chromium says why).
+browser:
+	@./.ci/chromium
+
+test: setup browser
 	$(UV) run --frozen pytest
 
 lint: setup

@@ -457,6 +457,9 @@ def test_failed_suites_name_their_rules_with_counts(con) -> None:
     html = render_report(con, D)
     assert "<div>outstanding &gt; principal: 3 rows</div>" in html
     assert "loan_id unique" not in html and "LOAN-X7" not in html
+    markdown = summary.markdown(None)
+    assert "- loans.warning: outstanding > principal (3 rows)" in markdown
+    assert "LOAN-X7" not in markdown
 
 
 def test_report_header_names_the_run_its_duration_versions_and_links(con) -> None:

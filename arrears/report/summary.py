@@ -195,6 +195,12 @@ class RunSummary:
                 for r in self.validation
             ],
         )
+        if self.failed_rules:
+            lines += ["", "Failed rules:", ""]
+            lines += [
+                f"- {r['suite']}: {r['rule']} ({fmt.counted(r['unexpected_rows'], 'row')})"
+                for r in self.failed_rules
+            ]
         return "\n".join(lines) + "\n"
 
 
