@@ -7,7 +7,6 @@ The expected figures in the tests are worked out by hand from these rows (see th
 from __future__ import annotations
 
 import json
-
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any

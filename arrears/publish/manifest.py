@@ -83,6 +83,12 @@ class Manifest:
             digest.update(f"{f.name}\t{f.sha256}\n".encode())
         return digest.hexdigest()
 
+    def checked(self) -> list[tuple[str, str, int]]:
+        """(name, sha256, bytes) of every file a reader checks: data files and schema files."""
+        return [(f.name, f.sha256, f.bytes) for f in self.files] + [
+            (f.name, f.sha256, f.bytes) for f in self.schemas
+        ]
+
     def file(self, name: str) -> ManifestFile:
         for f in self.files:
             if f.name == name:
@@ -163,11 +169,11 @@ def verify_outbox(folder: Path) -> Manifest:
     if not (folder / MANIFEST_NAME).is_file():
         raise OutboxIncomplete(f"{folder} has no {MANIFEST_NAME}: the set is incomplete")
     manifest = Manifest.read(folder)
-    for f in (*manifest.files, *manifest.schemas):
-        path = folder / f.name
+    for name, expected_sha256, expected_bytes in manifest.checked():
+        path = folder / name
         if not path.is_file():
             raise OutboxIncomplete(f"{path} is listed in the manifest but missing")
         sha256, size = file_sha256(path)
-        if (sha256, size) != (f.sha256, f.bytes):
+        if (sha256, size) != (expected_sha256, expected_bytes):
             raise OutboxIncomplete(f"{path} differs from the manifest (sha256 or size)")
     return manifest

@@ -142,20 +142,22 @@ def _open_set(folder: Path, attempt: int, between: Callable[[int], None] | None)
             return f"incomplete (no {MANIFEST_NAME})"
         if between is not None:
             between(attempt)
-        for entry in (*manifest.files, *manifest.schemas):
+        for name, sha256, size in manifest.checked():
             try:
-                handle = os.fdopen(os.open(entry.name, os.O_RDONLY, dir_fd=directory), "rb")
+                opened_file: IO[bytes] = os.fdopen(
+                    os.open(name, os.O_RDONLY, dir_fd=directory), "rb"
+                )
             except FileNotFoundError:
-                return f"{entry.name} is gone: the set was replaced while it was opened"
-            handles[entry.name] = handle
-            if _digest(handle) != (entry.sha256, entry.bytes):
-                return f"{entry.name} differs from the manifest"
+                return f"{name} is gone: the set was replaced while it was opened"
+            handles[name] = opened_file
+            if _digest(opened_file) != (sha256, size):
+                return f"{name} differs from the manifest"
         opened = OutboxSet(folder, manifest, handles)
         handles = {}
         return opened
     finally:
-        for handle in handles.values():
-            handle.close()
+        for leftover in handles.values():
+            leftover.close()
         os.close(directory)
 
 
