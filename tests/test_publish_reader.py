@@ -16,7 +16,7 @@ from test_publish_outbox import (  # noqa: F401 (con: the fixture)
     publish,
 )
 
-from arrears.publish import OutboxIncomplete, read_outbox
+from arrears.publish import OutboxIncomplete, read_outbox, verify_outbox
 from arrears.publish.columns import COLUMN_TYPES, channel_columns
 from arrears.publish.manifest import Manifest
 from arrears.publish.reader import POLARS_TYPES
@@ -97,6 +97,8 @@ def test_unpublished_or_altered_sets_are_refused(con, tmp_path):  # noqa: F811
     with pytest.raises(OutboxIncomplete, match="sms.schema.json differs"):
         with read_outbox(tmp_path, ACTION):
             pass
+    with pytest.raises(OutboxIncomplete, match="sms.schema.json differs"):
+        verify_outbox(folder)
     (folder / "_manifest.json").unlink()
     with pytest.raises(OutboxIncomplete, match="no _manifest.json"):
         with read_outbox(tmp_path, ACTION):
