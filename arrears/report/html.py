@@ -89,7 +89,7 @@ table { border-collapse:collapse; width:100%; margin-top:12px; font-variant-nume
 th, td { padding:6px 10px; border-bottom:1px solid var(--line); text-align:right;
          white-space:nowrap; }
 th { color:var(--muted); font-weight:600; font-size:12px; text-transform:uppercase;
-     letter-spacing:.03em; background:#f8fafc; }
+     letter-spacing:.03em; background:#f8fafc; white-space:normal; }
 th:first-child, td:first-child, td.text, th.text { text-align:left; }
 tr.total td { font-weight:650; border-top:2px solid var(--line); }
 td.up { color:var(--bad); } td.down { color:var(--good); }
