@@ -291,3 +291,23 @@ def test_currency_is_the_covered_loans_when_they_share_one(con, dsn, schema):
     sink_postgres(con, ACTION, dsn, schema=schema)
     currency = {r[0]: r[19] for r in pg_rows(dsn, schema)}
     assert currency == {"A1": "USD", "A2": None, "A3": None}
+
+
+def test_tables_of_an_earlier_release_get_the_new_columns_and_loads(con, dsn, schema):
+    sink_postgres(con, ACTION, dsn, schema=schema)
+    with psycopg.connect(dsn, autocommit=True) as pg:
+        # As an earlier release left them: no currency, run_id, loaded_at, and no loads table.
+        pg.execute(
+            sql.SQL(
+                "alter table {} drop column currency, drop column run_id, drop column loaded_at"
+            ).format(sql.Identifier(schema, "collection_actions"))
+        )
+        pg.execute(
+            sql.SQL("alter table {} drop column run_id, drop column loaded_at").format(
+                sql.Identifier(schema, "suppressed_actions")
+            )
+        )
+        pg.execute(sql.SQL("drop table {}").format(sql.Identifier(schema, "loads")))
+    assert sink_postgres(con, ACTION, dsn, schema=schema, run_id="run-9") == 3
+    assert {r[-2] for r in pg_rows(dsn, schema)} == {"run-9"}
+    assert [r[1] for r in loads(dsn, schema)] == ["run-9"]

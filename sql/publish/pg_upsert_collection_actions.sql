@@ -1,5 +1,6 @@
 -- Insert new actions, update changed ones; an unchanged row is left untouched (no new tuple)
--- and keeps the run_id and loaded_at of the load that last changed it.
+-- and keeps the run_id and loaded_at of the load that last changed it. A row from before
+-- loads were recorded (loaded_at null) takes the current load's.
 insert into {schema}.collection_actions as target
 select * from stage_collection_actions
 on conflict (action_id) do update set
@@ -37,3 +38,4 @@ where (
     excluded.window_start, excluded.window_end, excluded.timezone, excluded.max_attempts,
     excluded.template, excluded.strategy_version, excluded.strategy_variant, excluded.currency
 )
+    or target.loaded_at is null
