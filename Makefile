@@ -3,7 +3,7 @@
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 export UV_COMPILE_BYTECODE := 1
 
-.PHONY: setup demo test lint bench
+.PHONY: setup browser demo test lint bench
 
 setup:
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
@@ -11,6 +11,11 @@ setup:
 
 demo: setup
 	$(UV) run --frozen arrears demo
+
+# Chromium for the report's browser tests: the Debian package when root with apt-get; the tests
+# skip elsewhere (.ci/chromium says why). CI runs it before the tests.
+browser:
+	@./.ci/chromium
 
 # One worker per core (at most 4), a test module per worker: modules build their warehouses once.
 test: setup

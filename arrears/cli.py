@@ -376,6 +376,7 @@ def report(
         settings.reports,
         wait_seconds=settings.lock_timeout_seconds,
         memory_limit=settings.memory_limit,
+        outbox=settings.outbox.resolve(),
     )
     out.print(f"report: {path}")
 

@@ -22,6 +22,7 @@ Floors write into the `floor` schema and drop it afterwards; they never touch wo
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -433,15 +434,30 @@ def publish(
 
 
 def _copy_channels(con, action_date, folder, csv_channels, channels, customers) -> None:
-    from arrears.publish.columns import channel_columns
+    from arrears.publish.columns import channel_columns, channel_schema
 
     # Every channel gets its file, empty or not, as downstream systems expect.
     for name in channels:
         columns = ", ".join(f"r.{c}" for c in channel_columns(name))
         # COPY binds no parameters: the date and channel are the benchmark's own values.
+        # Phones in E.164 (an 11-digit mainland number gets +86); the covered loans' currency
+        # when they share one.
+        digits = "regexp_replace(coalesce(c.phone, ''), '[^0-9]', '', 'g')"
+        phone = (
+            f"case when {digits} = '' then null when trim(c.phone) like '+%' then '+' || {digits} "
+            f"when length({digits}) = 11 and {digits} like '1%' then '+86' || {digits} "
+            "else trim(c.phone) end"
+        )
+        currency = (
+            "(select case when count(distinct la.currency) = 1 and count(la.currency) = count(*) "
+            "then min(la.currency) end from unnest(r.loan_ids) as u(loan_id) "
+            "left join marts.loan_aging la on la.loan_id = u.loan_id "
+            "and la.snapshot_date = r.snapshot_date)"
+        )
         rows = (
-            "(select r.*, c.full_name, c.national_id, c.phone, c.email, c.address, c.city, "
-            "c.province, c.postal_code, l.branch from marts.collection_actions r "
+            f"(select r.*, {currency} as currency, c.full_name, c.national_id, {phone} as phone, "
+            "c.email, c.address, c.city, c.province, c.postal_code, l.branch "
+            "from marts.collection_actions r "
             f"left join {customers} c on c.customer_id = r.customer_id "
             "and c.snapshot_date = r.snapshot_date "
             "left join marts.loan_aging l on l.loan_id = r.primary_loan_id "
@@ -450,6 +466,9 @@ def _copy_channels(con, action_date, folder, csv_channels, channels, customers) 
             f"and r.channel = {_quote(name.upper())})"
         )
         query = f"select {columns} from {rows} as r order by r.priority, r.action_id"
+        (folder / f"{name}.schema.json").write_text(
+            json.dumps(channel_schema(name), indent=2, ensure_ascii=False) + "\n", "utf-8"
+        )
         con.execute(f"copy ({query}) to {_quote(str(folder / f'{name}.parquet'))} (format parquet)")
         if name in csv_channels:
             con.execute(f"copy ({query}) to {_quote(str(folder / f'{name}.csv'))} (header)")

@@ -118,7 +118,7 @@ def daily_collections(
                 # The outbox is out: a failed sink does not stop the report; the run then ends
                 # PUBLISHED_SINK_FAILED and `arrears sink --date D` sends it again.
                 try:
-                    sunk = sink_to_postgres(snapshot_date, settings)
+                    sunk = sink_to_postgres(snapshot_date, settings, run_id)
                 except Exception as exc:
                     sink_error = exc
                 else:

@@ -76,5 +76,5 @@ def publish_actions(run_id: str, snapshot_date: date, settings: Settings) -> dic
 
 
 @task(name="sink-postgres", retries=3, retry_delay_seconds=10, retry_condition_fn=transient_only)
-def sink_to_postgres(snapshot_date: date, settings: Settings) -> int:
-    return sink_date(snapshot_date, settings, get_run_logger())
+def sink_to_postgres(snapshot_date: date, settings: Settings, run_id: str | None = None) -> int:
+    return sink_date(snapshot_date, settings, get_run_logger(), run_id)

@@ -18,7 +18,7 @@ def report_run(run_id: str, snapshot_date: date, settings: Settings, outbox_fold
     manifest = str(Path(outbox_folder) / "_manifest.json")
     with settings.open_warehouse() as con:
         summary = run_summary(con, snapshot_date)
-        path = write_report(con, snapshot_date, settings.reports)
+        path = write_report(con, snapshot_date, settings.reports, settings.outbox.resolve())
     for key, rows in summary.artifact_tables().items():
         create_table_artifact(
             key=key, table=rows, description=f"{key} for snapshot {snapshot_date}"

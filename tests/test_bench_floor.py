@@ -78,6 +78,9 @@ def test_publish_floor_writes_the_files_the_step_writes(aged_book):
     for name in floor_files:
         step_path = root / "outbox" / action_date.isoformat() / name
         base_path = root / "floor-outbox" / name
+        if name.endswith(".schema.json"):
+            assert step_path.read_bytes() == base_path.read_bytes(), name
+            continue
         if name.endswith(".parquet"):
             query = "select * from read_parquet($p)"
         else:  # the step renders lists and local times its own way: same rows and columns

@@ -86,6 +86,7 @@ EXPECTED_COLUMNS = {
         "priority",
         "overdue_amount",
         "outstanding_amount",
+        "currency",
         "window_start",
         "window_end",
         "timezone",
@@ -104,6 +105,7 @@ EXPECTED_COLUMNS = {
         "priority",
         "overdue_amount",
         "outstanding_amount",
+        "currency",
         "window_start",
         "window_end",
         "timezone",
@@ -124,6 +126,7 @@ EXPECTED_COLUMNS = {
         "priority",
         "overdue_amount",
         "outstanding_amount",
+        "currency",
         "window_start",
         "window_end",
         "timezone",
@@ -142,6 +145,7 @@ EXPECTED_COLUMNS = {
         "priority",
         "overdue_amount",
         "outstanding_amount",
+        "currency",
         "window_start",
         "window_end",
         "timezone",
@@ -164,6 +168,7 @@ EXPECTED_COLUMNS = {
         "priority",
         "overdue_amount",
         "outstanding_amount",
+        "currency",
         "window_start",
         "window_end",
         "timezone",
@@ -187,6 +192,7 @@ EXPECTED_COLUMNS = {
         "priority",
         "overdue_amount",
         "outstanding_amount",
+        "currency",
         "window_start",
         "window_end",
         "timezone",
@@ -364,15 +370,18 @@ def test_parquet_types_and_rows_in_priority_order(con, tmp_path):
             "priority": [1, 2],
             "overdue_amount": [Decimal("880.00"), Decimal("120.50")],
             "outstanding_amount": [Decimal("5000.10"), Decimal("3000.00")],
+            # no loan_aging row for L1 and L2 here: the currency is unknown (null)
+            "currency": [None, None],
             "window_start": [datetime(2025, 7, 1, 0, 0, tzinfo=utc)] * 2,
             "window_end": [datetime(2025, 7, 1, 12, 0, tzinfo=utc)] * 2,
             "timezone": ["Asia/Shanghai"] * 2,
             "template": ["sms_call", "sms_reminder"],
             "strategy_version": ["2025.06"] * 2,
             "strategy_variant": ["challenger", "champion"],
-            "phone": ["13900000002", "+8613800000001"],
+            "phone": ["+8613900000002", "+8613800000001"],
         },
         schema_overrides={
+            "currency": pl.String,
             "priority": pl.Int32,
             "overdue_amount": pl.Decimal(18, 2),
             "outstanding_amount": pl.Decimal(18, 2),
@@ -398,6 +407,7 @@ def test_csv_renders_lists_local_windows_and_two_decimals(con, tmp_path):
             "priority": "1",
             "overdue_amount": "1200.40",
             "outstanding_amount": "9000.00",
+            "currency": "",
             "window_start": "2025-07-01T08:00:00+08:00",
             "window_end": "2025-07-01T20:00:00+08:00",
             "timezone": "Asia/Shanghai",
@@ -426,10 +436,15 @@ def test_csv_only_for_configured_channels(con, tmp_path):
     manifest = publish(con, tmp_path, csv_channels=["CALL", "letter"])
     names = sorted(p.name for p in (tmp_path / ACTION.isoformat()).iterdir())
     assert names == sorted(
-        ["_manifest.json", "call.csv", "letter.csv"] + [f"{c}.parquet" for c in CHANNELS]
+        ["_manifest.json", "call.csv", "letter.csv"]
+        + [f"{c}.parquet" for c in CHANNELS]
+        + [f"{c}.schema.json" for c in CHANNELS]
     )
     assert sorted(f.name for f in manifest.files) == sorted(
-        n for n in names if n != "_manifest.json"
+        n for n in names if n != "_manifest.json" and not n.endswith(".schema.json")
+    )
+    assert sorted(f.name for f in manifest.schemas) == sorted(
+        n for n in names if n.endswith(".schema.json")
     )
 
 
@@ -474,6 +489,8 @@ def test_each_personal_value_appears_only_in_files_of_channels_that_need_it(con,
         for column, value in zip(names, row, strict=True):
             if column in PERSONAL_COLUMNS:
                 personal_values[value] = column
+            if column == "phone" and not value.startswith("+"):
+                personal_values["+86" + value] = column  # as published, in E.164
     seen: set[str] = set()
     for path in sorted(folder.iterdir()):
         if path.suffix == ".parquet":
@@ -498,7 +515,9 @@ def test_each_personal_value_appears_only_in_files_of_channels_that_need_it(con,
     # and nothing of the older snapshot was.
     assert not seen & set(OLD_C1)
     assert "张三" in seen and "US-NID-44" in seen and "ls@example.cn" in seen
-    assert "广州市天河区体育西路3号" in seen and "13900000002" in seen
+    assert "广州市天河区体育西路3号" in seen and "+8613900000002" in seen
+    # The 11-digit form is never published: every phone goes out in E.164.
+    assert "13900000002" not in seen
     # C2's national id is not needed by SMS or EMAIL: it must appear nowhere.
     assert "310101198502023456" not in seen
 

@@ -117,7 +117,7 @@ def test_values_survive_the_copy_exactly(con, dsn, schema):
     assert row[11] == Decimal("123456789012.34")
     assert row[12].isoformat() == "2025-07-01T00:00:00.123456+00:00"
     assert row[13].isoformat() == "2025-07-02T02:00:00+00:00"
-    assert row[:12] + row[14:] == expected[:12] + expected[14:]
+    assert row[:12] + row[14:19] == expected[:12] + expected[14:]
 
 
 def test_tables_mirror_the_marts_and_hold_no_personal_columns(con, dsn, schema):
@@ -140,7 +140,9 @@ def test_tables_mirror_the_marts_and_hold_no_personal_columns(con, dsn, schema):
                     (schema, table),
                 ).fetchall()
             ]
-        assert mirrored == mart, table
+        # The mart's columns, then the primary loan's currency and the load's run_id, loaded_at.
+        added = ["currency"] if table == "collection_actions" else []
+        assert mirrored == mart + added + ["run_id", "loaded_at"], table
         assert not set(mirrored) & set(PERSONAL_COLUMNS)
 
 
@@ -220,3 +222,92 @@ def test_duplicate_action_ids_roll_back(con, dsn, schema):
     with pytest.raises(ArrearsError, match="repeats action_id A1"):
         sink_postgres(con, ACTION, dsn, schema=schema)
     assert pg_rows(dsn, schema) == previous
+
+
+def loads(dsn: str, schema: str) -> list[tuple]:
+    with psycopg.connect(dsn) as pg:
+        return pg.execute(
+            sql.SQL(
+                "select action_date, run_id, loaded_at, collection_actions, suppressed_actions "
+                "from {} order by loaded_at"
+            ).format(sql.Identifier(schema, "loads"))
+        ).fetchall()
+
+
+def test_loads_tell_an_empty_date_from_one_not_loaded_and_rows_carry_their_load(con, dsn, schema):
+    empty = date(2025, 7, 9)
+    assert sink_postgres(con, ACTION, dsn, schema=schema, run_id="run-1") == 3
+    assert sink_postgres(con, empty, dsn, schema=schema, run_id="run-e") == 0
+    (first, zero) = loads(dsn, schema)
+    assert first[:2] == (ACTION, "run-1") and first[3:] == (3, 1)
+    assert zero[:2] == (empty, "run-e") and zero[3:] == (0, 0)
+    # Every row carries its load: the same run_id and the transaction's loaded_at.
+    for table in ("collection_actions", "suppressed_actions"):
+        assert {(r[-2], r[-1]) for r in pg_rows(dsn, schema, table)} == {("run-1", first[2])}
+
+    # A later load: changed rows take its run_id, unchanged rows keep the load that wrote them.
+    con.execute("update marts.collection_actions set priority = 5 where action_id = 'A2'")
+    sink_postgres(con, ACTION, dsn, schema=schema, run_id="run-2")
+    second = loads(dsn, schema)[-1]
+    assert second[:2] == (ACTION, "run-2") and second[2] > first[2]
+    assert {r[0]: (r[-2], r[-1]) for r in pg_rows(dsn, schema)} == {
+        "A1": ("run-1", first[2]),
+        "A2": ("run-2", second[2]),
+        "A3": ("run-1", first[2]),
+    }
+
+
+def test_a_failed_load_leaves_no_loads_row(con, dsn, schema):
+    sink_postgres(con, ACTION, dsn, schema=schema, run_id="run-1")
+
+    def fail(step: str) -> None:
+        if step == "before_commit":
+            raise Injected(step)
+
+    with pytest.raises(Injected):
+        sink_postgres(con, ACTION, dsn, schema=schema, run_id="run-2", on_step=fail)
+    assert [r[1] for r in loads(dsn, schema)] == ["run-1"]
+
+
+def add_loan(con, loan_id: str, currency: str) -> None:
+    con.execute(
+        "insert into marts.loan_aging (snapshot_date, loan_id, customer_id, product, branch, "
+        "currency, status, is_aged, dpd, bucket, aging_term, loan_class, ifrs9_stage, "
+        "transition, overdue_installments, overdue_principal_amount, overdue_interest_amount, "
+        "overdue_fees_amount, overdue_amount, outstanding_principal, paid_to_date_amount, "
+        "has_source_dpd_mismatch) values ('2025-06-30', $l, 'C', 'p', 'b', $c, "
+        "'ACTIVE', true, 9, 'M1', 'SHORT', 'SPECIAL_MENTION', 1, 'STAY', 1, 0, 0, 0, 10, 100, 0, "
+        "false)",
+        {"l": loan_id, "c": currency},
+    )
+
+
+def test_currency_is_the_covered_loans_when_they_share_one(con, dsn, schema):
+    add_loan(con, "L-A1", "USD")
+    add_loan(con, "L2-A1", "USD")
+    add_loan(con, "L-A2", "USD")
+    add_loan(con, "L2-A2", "EUR")  # two currencies: no single currency for the amounts
+    add_loan(con, "L-A3", "CNY")  # L2-A3 unknown at the snapshot
+    sink_postgres(con, ACTION, dsn, schema=schema)
+    currency = {r[0]: r[19] for r in pg_rows(dsn, schema)}
+    assert currency == {"A1": "USD", "A2": None, "A3": None}
+
+
+def test_tables_of_an_earlier_release_get_the_new_columns_and_loads(con, dsn, schema):
+    sink_postgres(con, ACTION, dsn, schema=schema)
+    with psycopg.connect(dsn, autocommit=True) as pg:
+        # As an earlier release left them: no currency, run_id, loaded_at, and no loads table.
+        pg.execute(
+            sql.SQL(
+                "alter table {} drop column currency, drop column run_id, drop column loaded_at"
+            ).format(sql.Identifier(schema, "collection_actions"))
+        )
+        pg.execute(
+            sql.SQL("alter table {} drop column run_id, drop column loaded_at").format(
+                sql.Identifier(schema, "suppressed_actions")
+            )
+        )
+        pg.execute(sql.SQL("drop table {}").format(sql.Identifier(schema, "loads")))
+    assert sink_postgres(con, ACTION, dsn, schema=schema, run_id="run-9") == 3
+    assert {r[-2] for r in pg_rows(dsn, schema)} == {"run-9"}
+    assert [r[1] for r in loads(dsn, schema)] == ["run-9"]

@@ -302,7 +302,7 @@ def test_report_sections_and_charts(con, tmp_path: Path) -> None:
     # Funnel: customers per stage for D + 1, early to late.
     stages = re.findall(
         r'<rect class="bar"[^>]*data-series="([A-Z_]+)" data-value="(\d+)">'
-        r"<title>[A-Z_]+: [\d,]+ customers",
+        r"<title>[A-Z_]+: (?:1 customer|[\d,]+ customers)<",
         html,
     )
     assert stages == [("PRE_DUE", "1"), ("REMINDER", "1"), ("CALL", "1"), ("LETTER", "1")]
@@ -446,3 +446,56 @@ def test_the_report_shows_the_actions_withdrawn_during_the_day(con) -> None:
     html = render_report(con, D)
     assert '<section id="cancelled">' in html
     assert "CUST-A" not in html and "P-A1" not in html
+
+
+def test_failed_suites_name_their_rules_with_counts(con) -> None:
+    summary = run_summary(con, D)
+    # The latest validation run only (run-1's failed rule is not there).
+    assert summary.failed_rules == [
+        {"suite": "loans.warning", "rule": "outstanding > principal", "unexpected_rows": 3}
+    ]
+    html = render_report(con, D)
+    assert "<div>outstanding &gt; principal: 3 rows</div>" in html
+    assert "loan_id unique" not in html and "LOAN-X7" not in html
+    markdown = summary.markdown(None)
+    assert "- loans.warning: outstanding > principal (3 rows)" in markdown
+    assert "LOAN-X7" not in markdown
+
+
+def test_report_header_names_the_run_its_duration_versions_and_links(con) -> None:
+    html = render_report(con, D, Path("/srv/outbox"))
+    assert "Run <code>run-2</code> · SUCCEEDED · started 2025-07-01 02:00:00 UTC" in html
+    assert "took 1 min 23 s" in html
+    versions = sorted(
+        {
+            r[0]
+            for r in con.execute("select strategy_version from marts.collection_actions").fetchall()
+        }
+    )
+    assert f"strategy version {', '.join(versions)}" in html
+    assert f'<a href="../{D1}/report.html">previous report ({D1})</a>' in html
+    assert f'href="file:///srv/outbox/{NEXT}/_manifest.json"' in html
+
+
+def test_counts_agree_with_their_nouns(con) -> None:
+    html = render_report(con, D)
+    assert not re.search(r"[^\d,]1 (loans|customers|rows)\b", html)
+    assert "(1 loan)" in html  # the M3 -> CLOSED cell of the roll-rate matrix
+
+
+def test_one_variant_gets_its_table_and_no_comparison_charts(con) -> None:
+    con.execute("delete from marts.kpi_variants where strategy_variant = 'challenger'")
+    html = render_report(con, D)
+    variants = html.split('<section id="variants">')[1].split("</section>")[0]
+    assert "<svg" not in variants
+    assert "Only the champion strategy decided this date" in variants
+    assert '<td class="text">champion</td>' in variants
+
+
+def test_first_snapshot_claims_no_collected_amount(con) -> None:
+    con.execute("delete from marts.kpi_daily where snapshot_date < $d", {"d": D})
+    html = render_report(con, D)
+    card = html.split('<div class="label">Collected</div>')[1].split("</div></div>")[0]
+    assert '<div class="value">–</div>' in card
+    assert "first snapshot: nothing to compare with" in card
+    assert "since the previous snapshot" not in html

@@ -6,6 +6,7 @@ The expected figures in the tests are worked out by hand from these rows (see th
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -191,6 +192,35 @@ def arrangement(con, snapshot_date, arrangement_id, loan_id, customer_id, status
 
 def utc(y, m, d, h, minute=0):
     return datetime(y, m, d, h, minute, tzinfo=UTC)
+
+
+# The outcomes of the failed suites, as the validator stores them (example keys are ids: they
+# must never reach the report).
+DETAILS = {
+    ("run-2", "loans.warning"): json.dumps(
+        [
+            {
+                "rule": "product known",
+                "type": "in_set",
+                "column": "product",
+                "success": True,
+                "unexpected_count": 0,
+                "example_keys": [],
+            },
+            {
+                "rule": "outstanding > principal",
+                "type": "sql",
+                "column": None,
+                "success": False,
+                "unexpected_count": 3,
+                "example_keys": ["LOAN-X7"],
+            },
+        ]
+    ),
+    ("run-1", "loans.critical"): json.dumps(
+        [{"rule": "loan_id unique", "success": False, "unexpected_count": 7}]
+    ),
+}
 
 
 def build(con: duckdb.DuckDBPyConnection) -> None:
@@ -381,6 +411,7 @@ def build(con: duckdb.DuckDBPyConnection) -> None:
             snapshot_date=D,
             action_date=NEXT,
             started_at=utc(2025, 7, 1, hour),
+            finished_at=utc(2025, 7, 1, hour) + timedelta(seconds=83),
             status=status,
         )
     for run_id, suite, dataset, success, evaluated, failed, unexpected, hour in (
@@ -402,6 +433,7 @@ def build(con: duckdb.DuckDBPyConnection) -> None:
             failed=failed,
             unexpected_rows=unexpected,
             duration_seconds=0.1,
+            details_json=DETAILS.get((run_id, suite)),
             validated_at=utc(2025, 7, 1, hour),
         )
     for run_id, key in (("run-1", "LOAN-X1"), ("run-1", "LOAN-X2"), ("run-2", "LOAN-X3")):

@@ -12,6 +12,7 @@ from arrears.publish.folders import OutboxBusy, recover_outbox
 from arrears.publish.manifest import Manifest, ManifestFile, OutboxIncomplete, verify_outbox
 from arrears.publish.outbox import OutboxEncodingError, publish_outbox
 from arrears.publish.postgres_sink import sink_cancellations, sink_postgres
+from arrears.publish.reader import OutboxSet, read_outbox
 
 __all__ = [
     "ALLOWED_PERSONAL_COLUMNS",
@@ -20,6 +21,7 @@ __all__ = [
     "OutboxBusy",
     "OutboxEncodingError",
     "OutboxIncomplete",
+    "OutboxSet",
     "PersonalDataViolation",
     "cancel_folder",
     "channel_columns",
@@ -27,6 +29,7 @@ __all__ = [
     "personal_columns_beyond",
     "publish_cancellations",
     "publish_outbox",
+    "read_outbox",
     "recover_outbox",
     "sink_cancellations",
     "sink_postgres",

@@ -14,7 +14,8 @@ from collections.abc import Iterable
 from arrears.contract import CHANNELS, PERSONAL_COLUMNS
 from arrears.errors import InputRejected
 
-# Outbox file names use the channel in lower case; the mart stores it in upper case.
+# One channel spelling for values: upper case, as in the marts, the strategy, PostgreSQL, the
+# manifests and the schema files. Only file names use it in lower case (CONTRACT section 7).
 OUTBOX_CHANNELS: tuple[str, ...] = tuple(c.lower() for c in CHANNELS)
 
 # Action columns every channel file starts with (from marts.collection_actions).
@@ -28,6 +29,7 @@ ACTION_COLUMNS_HEAD: tuple[str, ...] = (
     "priority",
     "overdue_amount",
     "outstanding_amount",
+    "currency",
     "window_start",
     "window_end",
     "timezone",
@@ -55,6 +57,67 @@ ALLOWED_PERSONAL_COLUMNS: dict[str, frozenset[str]] = {
     channel: frozenset(c for c in columns if c in PERSONAL_COLUMNS)
     for channel, columns in RECIPIENT_COLUMNS.items()
 }
+
+
+# The type of every outbox column, as the schema files (`<channel>.schema.json`) state it and
+# the Parquet files store it. A column added above needs its type here: the schema test fails
+# otherwise. CSV renders each as text, the way CSV_RENDERING says (types a reader restores).
+COLUMN_TYPES: dict[str, str] = {
+    "action_id": "string",
+    "action_date": "date",
+    "customer_id": "string",
+    "loan_ids": "list<string>",
+    "primary_loan_id": "string",
+    "stage": "string",
+    "priority": "int32",
+    "overdue_amount": "decimal(18,2)",
+    "outstanding_amount": "decimal(18,2)",
+    "currency": "string",
+    "window_start": "timestamp(us,UTC)",
+    "window_end": "timestamp(us,UTC)",
+    "timezone": "string",
+    "max_attempts": "int32",
+    "template": "string",
+    "strategy_version": "string",
+    "strategy_variant": "string",
+    "phone": "string",
+    "full_name": "string",
+    "email": "string",
+    "national_id": "string",
+    "address": "string",
+    "city": "string",
+    "province": "string",
+    "postal_code": "string",
+    "branch": "string",
+}
+CSV_RENDERING: dict[str, str] = {
+    "string": "text as is",
+    "date": "YYYY-MM-DD",
+    "int32": "decimal digits",
+    "decimal(18,2)": "plain decimal with exactly two places (1200.40); never a float",
+    "timestamp(us,UTC)": "ISO 8601 in the action's time zone with its offset",
+    "list<string>": "the values joined with ';'",
+}
+SCHEMA_VERSION = 1
+
+
+def channel_schema(channel: str) -> dict[str, object]:
+    """The content of `<channel>.schema.json`: the same every day, whatever the rows."""
+    name = _known(channel)
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "channel": name.upper(),
+        "files": [f"{name}.parquet", f"{name}.csv"],
+        "csv": {"delimiter": ",", "quote": '"', "header": True, "null": ""},
+        "columns": [
+            {
+                "name": column,
+                "type": COLUMN_TYPES[column],
+                "csv": CSV_RENDERING[COLUMN_TYPES[column]],
+            }
+            for column in channel_columns(name)
+        ],
+    }
 
 
 class PersonalDataViolation(InputRejected):

@@ -21,8 +21,11 @@ from arrears.runs import action_date_for
 from arrears.settings import Settings
 
 
-def sink_date(snapshot_date: date, settings: Settings, logger: Any) -> int:
-    """Replace the action date's rows in PostgreSQL by the committed marts; returns actions."""
+def sink_date(
+    snapshot_date: date, settings: Settings, logger: Any, run_id: str | None = None
+) -> int:
+    """Replace the action date's rows in PostgreSQL by the committed marts; returns actions.
+    `run_id` is the run whose marts are sent: it goes on the rows and the `loads` row."""
     dsn = settings.postgres_dsn()
     if dsn is None:
         raise ConfigError("no PostgreSQL sink is configured (--postgres / ARREARS_POSTGRES)")
@@ -41,7 +44,9 @@ def sink_date(snapshot_date: date, settings: Settings, logger: Any) -> int:
             action_date,
             describe_dsn(dsn),
         )
-        sent = send_sink_rows(staged, action_date, dsn, timeouts=timeouts, log=logger)
+        sent = send_sink_rows(
+            staged, action_date, dsn, timeouts=timeouts, log=logger, run_id=run_id
+        )
     logger.info("postgres sink: %d actions for %s committed", sent, action_date)
     return sent
 
@@ -79,7 +84,7 @@ def retry_sink(snapshot_date: date, settings: Settings, logger: Any) -> tuple[in
                 f"date: arrears run --date {snapshot_date}"
             )
         run_id, status, counts_json = latest[0]
-        sent = sink_date(snapshot_date, settings, logger)
+        sent = sink_date(snapshot_date, settings, logger, run_id)
         counts = json.loads(counts_json) if counts_json else {}
         if status == runs.PUBLISHED_SINK_FAILED:
             status = "SUCCEEDED" if counts.get("report") else runs.PUBLISHED_UNFINISHED

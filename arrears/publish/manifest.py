@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 MANIFEST_NAME = "_manifest.json"
-MANIFEST_VERSION = 1
+# 2: `schemas` lists the schema file of each channel; channels in upper case.
+MANIFEST_VERSION = 2
 _CHUNK = 1 << 20
 
 
@@ -44,6 +45,25 @@ class ManifestFile:
 
 
 @dataclass(frozen=True)
+class ManifestSchema:
+    """A channel's `<channel>.schema.json`: checked like a data file, outside content_sha256
+    (the schema of a channel is the same every day; its data files say what changed)."""
+
+    name: str
+    channel: str
+    sha256: str
+    bytes: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "channel": self.channel,
+            "sha256": self.sha256,
+            "bytes": self.bytes,
+        }
+
+
+@dataclass(frozen=True)
 class Manifest:
     run_id: str
     snapshot_date: date
@@ -53,6 +73,7 @@ class Manifest:
     variant_counts: dict[str, int]
     files: tuple[ManifestFile, ...]
     manifest_version: int = field(default=MANIFEST_VERSION)
+    schemas: tuple[ManifestSchema, ...] = ()
 
     @property
     def content_sha256(self) -> str:
@@ -61,6 +82,12 @@ class Manifest:
         for f in sorted(self.files, key=lambda f: f.name):
             digest.update(f"{f.name}\t{f.sha256}\n".encode())
         return digest.hexdigest()
+
+    def checked(self) -> list[tuple[str, str, int]]:
+        """(name, sha256, bytes) of every file a reader checks: data files and schema files."""
+        return [(f.name, f.sha256, f.bytes) for f in self.files] + [
+            (f.name, f.sha256, f.bytes) for f in self.schemas
+        ]
 
     def file(self, name: str) -> ManifestFile:
         for f in self.files:
@@ -79,6 +106,7 @@ class Manifest:
             "variant_counts": dict(sorted(self.variant_counts.items())),
             "content_sha256": self.content_sha256,
             "files": [f.to_dict() for f in self.files],
+            "schemas": [f.to_dict() for f in self.schemas],
         }
 
     def to_json(self) -> str:
@@ -105,6 +133,13 @@ class Manifest:
                     encoding=f.get("encoding"),
                 )
                 for f in data["files"]
+            ),
+            # version 1 manifests (before schema files) have none
+            schemas=tuple(
+                ManifestSchema(
+                    name=f["name"], channel=f["channel"], sha256=f["sha256"], bytes=int(f["bytes"])
+                )
+                for f in data.get("schemas", ())
             ),
         )
 
@@ -134,11 +169,11 @@ def verify_outbox(folder: Path) -> Manifest:
     if not (folder / MANIFEST_NAME).is_file():
         raise OutboxIncomplete(f"{folder} has no {MANIFEST_NAME}: the set is incomplete")
     manifest = Manifest.read(folder)
-    for f in manifest.files:
-        path = folder / f.name
+    for name, expected_sha256, expected_bytes in manifest.checked():
+        path = folder / name
         if not path.is_file():
             raise OutboxIncomplete(f"{path} is listed in the manifest but missing")
         sha256, size = file_sha256(path)
-        if (sha256, size) != (f.sha256, f.bytes):
+        if (sha256, size) != (expected_sha256, expected_bytes):
             raise OutboxIncomplete(f"{path} differs from the manifest (sha256 or size)")
     return manifest

@@ -10,6 +10,7 @@ only (arrears/pii/publishing.py), and reaches only the files of the channels tha
 from __future__ import annotations
 
 import codecs
+import json
 import os
 import shutil
 from collections import Counter
@@ -26,6 +27,7 @@ from arrears.pii.publishing import recipients_opened
 from arrears.publish.columns import (
     OUTBOX_CHANNELS,
     channel_columns,
+    channel_schema,
     check_personal_columns,
 )
 from arrears.publish.folders import (
@@ -37,7 +39,13 @@ from arrears.publish.folders import (
     swap_in,
     temp_folder,
 )
-from arrears.publish.manifest import MANIFEST_NAME, Manifest, ManifestFile, file_sha256
+from arrears.publish.manifest import (
+    MANIFEST_NAME,
+    Manifest,
+    ManifestFile,
+    ManifestSchema,
+    file_sha256,
+)
 from arrears.warehouse import sql_text
 
 # Fixed writer options: Parquet bytes depend on them (and on the DuckDB version, which the
@@ -125,7 +133,9 @@ def publish_outbox(
         tmp.mkdir()
         try:
             files: list[ManifestFile] = []
+            schemas: list[ManifestSchema] = []
             for channel in OUTBOX_CHANNELS:
+                schemas.append(_write_schema(tmp, channel))
                 files.append(_write_parquet(con, tmp, channel, params))
                 step(f"wrote:{files[-1].name}")
                 if channel in csv_set:
@@ -139,6 +149,7 @@ def publish_outbox(
                 strategy_versions=tuple(sorted({row[1] for row in summary})),
                 variant_counts=dict(sorted(variants.items())),
                 files=tuple(files),
+                schemas=tuple(schemas),
             )
             step("before_manifest")
             _write_text_durably(tmp / MANIFEST_NAME, manifest.to_json())
@@ -227,12 +238,21 @@ def _transcode(source: Path, target: Path, encoding: str, configured: str, chann
         ) from None
 
 
+def _write_schema(folder: Path, channel: str) -> ManifestSchema:
+    """`<channel>.schema.json`: the columns and types of the channel's files, every day."""
+    path = folder / f"{channel}.schema.json"
+    text = json.dumps(channel_schema(channel), indent=2, ensure_ascii=False) + "\n"
+    _write_text_durably(path, text)
+    sha256, size = file_sha256(path)
+    return ManifestSchema(name=path.name, channel=channel.upper(), sha256=sha256, bytes=size)
+
+
 def _entry(path: Path, channel: str, fmt: str, rows: int, encoding: str | None) -> ManifestFile:
     fsync_path(path)
     sha256, size = file_sha256(path)
     return ManifestFile(
         name=path.name,
-        channel=channel,
+        channel=channel.upper(),
         format=fmt,
         rows=rows,
         sha256=sha256,

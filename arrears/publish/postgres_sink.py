@@ -5,7 +5,8 @@ Two phases, so the warehouse is never held while PostgreSQL makes the sink wait:
     export_sink_rows (DuckDB)   the date's mart rows rendered as PostgreSQL CSV into scratch files
     send_sink_rows (PostgreSQL) one transaction: the files streamed with COPY into temporary
                                 tables, the date's stale rows deleted and the new ones upserted by
-                                action_id (suppressed actions replaced whole)
+                                action_id (suppressed actions replaced whole), and a row in
+                                `loads` (action date, run_id, loaded_at, row counts)
 
 The same-day cancellations of a date go the same way, in a transaction of their own at each
 `arrears cancel` call (`sink_cancellations`). Nothing is visible to other sessions until the
@@ -65,7 +66,8 @@ _PG_TEXT = {
 StepHook = Callable[[str], None]
 Log = logging.Logger | logging.LoggerAdapter[Any]
 
-# The mart tables the sink copies, in the order they are staged.
+# The mart tables the sink copies, in the order they are staged; their rows carry the run_id
+# and loaded_at of the load that wrote them (`loads` records each load).
 TABLES = ("collection_actions", "suppressed_actions")
 
 
@@ -111,6 +113,7 @@ def sink_postgres(
     on_step: StepHook | None = None,
     timeouts: Timeouts | None = None,
     log: Log | None = None,
+    run_id: str | None = None,
 ) -> int:
     """Replace the action date's rows in PostgreSQL by the mart's; returns the actions sent.
 
@@ -119,7 +122,14 @@ def sink_postgres(
     with tempfile.TemporaryDirectory(prefix="arrears-sink-") as scratch:
         staged = export_sink_rows(con, action_date, Path(scratch))
         return send_sink_rows(
-            staged, action_date, dsn, schema=schema, on_step=on_step, timeouts=timeouts, log=log
+            staged,
+            action_date,
+            dsn,
+            schema=schema,
+            on_step=on_step,
+            timeouts=timeouts,
+            log=log,
+            run_id=run_id,
         )
 
 
@@ -193,8 +203,11 @@ def send_sink_rows(
     on_step: StepHook | None = None,
     timeouts: Timeouts | None = None,
     log: Log | None = None,
+    run_id: str | None = None,
 ) -> int:
     """Replace the action date's rows in PostgreSQL by the staged files; returns the actions.
+
+    `run_id` (the run whose marts were read) goes on every row written and on the `loads` row.
 
     Wait lines go to `log` (the task's run logger in a flow; this module's logger by default,
     which Prefect's API handler serves only inside a run)."""
@@ -221,7 +234,7 @@ def send_sink_rows(
                     {"key": f"{schema}.collection_actions/{action_date.isoformat()}"},
                 )
                 for rows in staged:
-                    _stage(pg, schema, rows)
+                    _stage(pg, schema, rows, run_id)
                 step("copied")
                 _refuse_duplicate_ids(pg, action_date)
                 pg.execute(_statement("pg_delete_stale_collection_actions", schema), params)
@@ -230,6 +243,10 @@ def send_sink_rows(
                 pg.execute(_statement("pg_insert_suppressed_actions", schema), params)
                 for table in TABLES:
                     _check_count(pg, schema, table, action_date, counts[table])
+                pg.execute(
+                    _statement("pg_insert_loads", schema),
+                    {"action_date": action_date, "run_id": run_id, **counts},
+                )
                 step("before_commit")
                 faults.checkpoint("postgres:before-commit")
     return counts["collection_actions"]
@@ -289,14 +306,24 @@ def _masked_errors(dsn: str) -> Iterator[None]:
         raise type(exc)(redact(str(exc), dsn_secrets(dsn))) from None
 
 
-def _stage(pg: psycopg.Connection[Any], schema: str, rows: StagedRows) -> None:
-    """COPY one staged file into a temporary table dropped at commit."""
+def _stage(
+    pg: psycopg.Connection[Any], schema: str, rows: StagedRows, run_id: str | None = None
+) -> None:
+    """COPY one staged file into a temporary table dropped at commit; the rows of a loaded
+    table take the load's run_id and loaded_at (now(): the transaction's start) as defaults."""
     stage = sql.Identifier(f"stage_{rows.table}")
     pg.execute(
         sql.SQL("create temp table {} (like {} including defaults) on commit drop").format(
             stage, sql.Identifier(schema, rows.table)
         )
     )
+    if rows.table in TABLES:
+        pg.execute(
+            sql.SQL(
+                "alter table {} alter column run_id set default {}, "
+                "alter column loaded_at set default now()"
+            ).format(stage, sql.Literal(run_id))
+        )
     copy_sql = sql.SQL("copy {} ({}) from stdin (format csv)").format(
         stage, sql.SQL(", ").join(map(sql.Identifier, rows.columns))
     )

@@ -14,6 +14,23 @@ def count(value: int | None) -> str:
     return DASH if value is None else f"{value:,}"
 
 
+def counted(value: int, noun: str, plural: str | None = None) -> str:
+    """A count with its noun in agreement: 1 loan, 2 loans, 0 loans."""
+    return f"{value:,} {noun if value == 1 else plural or noun + 's'}"
+
+
+def duration(seconds: Decimal | float | None) -> str:
+    """Seconds as 42.0 s, 3 min 05 s, 1 h 02 min."""
+    if seconds is None:
+        return DASH
+    whole = int(Decimal(seconds).quantize(Decimal("0.1")) // 1)
+    if whole < 60:
+        return f"{Decimal(seconds).quantize(Decimal('0.1'))} s"
+    if whole < 3600:
+        return f"{whole // 60} min {whole % 60:02d} s"
+    return f"{whole // 3600} h {whole % 3600 // 60:02d} min"
+
+
 def money(value: Decimal | None) -> str:
     return DASH if value is None else f"{Decimal(value).quantize(CENT):,.2f}"
 

@@ -11,7 +11,7 @@ so the page reads top-down here; the SVG primitives live in svg.py, the figures 
 from __future__ import annotations
 
 import os
-from datetime import date
+from datetime import UTC, date
 from decimal import Decimal
 from html import escape
 from pathlib import Path
@@ -89,7 +89,7 @@ table { border-collapse:collapse; width:100%; margin-top:12px; font-variant-nume
 th, td { padding:6px 10px; border-bottom:1px solid var(--line); text-align:right;
          white-space:nowrap; }
 th { color:var(--muted); font-weight:600; font-size:12px; text-transform:uppercase;
-     letter-spacing:.03em; background:#f8fafc; }
+     letter-spacing:.03em; background:#f8fafc; white-space:normal; }
 th:first-child, td:first-child, td.text, th.text { text-align:left; }
 tr.total td { font-weight:650; border-top:2px solid var(--line); }
 td.up { color:var(--bad); } td.down { color:var(--good); }
@@ -97,7 +97,13 @@ td.up { color:var(--bad); } td.down { color:var(--good); }
         font-weight:600; }
 .pill.pass { background:#d3f9d8; color:#2b8a3e; } .pill.fail { background:#ffe3e3; color:#c92a2a; }
 .empty { color:var(--muted); font-style:italic; margin:8px 0 0; }
-.grid2 { display:grid; grid-template-columns:1fr 1fr; gap:20px; }
+.grid2 { display:grid; grid-template-columns:minmax(0, 1fr) minmax(0, 1fr); gap:20px; }
+.grid2 > div, .wide { min-width:0; }
+.scroll { overflow-x:auto; max-width:100%; }
+td.rules { white-space:normal; text-align:left; min-width:14em; }
+td.rules div { white-space:normal; overflow-wrap:anywhere; }
+header p.run { font-size:13px; }
+header a { color:#9fd2ff; }
 footer { color:var(--muted); font-size:12px; text-align:center; padding:8px 0 24px; }
 """
 
@@ -131,7 +137,10 @@ def _table(
             attr = f' class="{" ".join(cls)}"' if cls else ""
             tds.append(f"<td{attr}>{cell}</td>")
         lines.append(f"<tr{tr}>{''.join(tds)}</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(lines)}</tbody></table>"
+    return (
+        f'<div class="scroll"><table><thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(lines)}</tbody></table></div>"
+    )
 
 
 def _direction(value: Any) -> str:
@@ -190,13 +199,17 @@ def _cards(summary: RunSummary, all_kpis: dict[str, Any] | None) -> str:
         ),
         (
             "Collected",
-            fmt.money(all_kpis["collected_amount"]) if all_kpis else fmt.DASH,
-            "since the previous snapshot",
+            fmt.money(all_kpis["collected_amount"])
+            if all_kpis and summary.previous_snapshot_date
+            else fmt.DASH,
+            f"since {summary.previous_snapshot_date}"
+            if summary.previous_snapshot_date
+            else "first snapshot: nothing to compare with",
         ),
         (
             f"Actions for {summary.action_date}",
             fmt.count(summary.total_actions),
-            f"{fmt.count(all_kpis['next_customers'])} customers" if all_kpis else "",
+            fmt.counted(all_kpis["next_customers"], "customer") if all_kpis else "",
         ),
         ("Suppressed", fmt.count(summary.total_suppressed), "actions not taken, with reasons"),
     ]
@@ -386,6 +399,12 @@ def _variant_section(found: list[dict[str, Any]], summary: RunSummary) -> str:
             "variants",
         )
     names = [r["strategy_variant"] for r in variants]
+    if len(names) == 1:
+        note = (
+            f"Only the {names[0]} strategy decided this date (no challenger share configured): "
+            "nothing to compare, so no charts. Its figures:"
+        )
+        return _section("Variant comparison", note, _variant_table(found), "variants")
     colors = _palette(names, VARIANT_COLORS)
     panels = [
         svg.Panel(
@@ -423,7 +442,18 @@ def _variant_section(found: list[dict[str, Any]], summary: RunSummary) -> str:
         + svg.paired_bars(panels, label="Variant comparison", colors=colors)
         + "</div>"
     )
-    body += _table(
+    body += _variant_table(found)
+    note = (
+        f"Actions for {summary.action_date}; cure rate and collected amount from "
+        f"{summary.previous_snapshot_date or 'the previous snapshot'} to "
+        f"{summary.snapshot_date}; call outcomes for calls of {summary.snapshot_date}. "
+        "The 'all' row also counts customers with no decision at the previous snapshot."
+    )
+    return _section("Variant comparison", note, body, "variants")
+
+
+def _variant_table(found: list[dict[str, Any]]) -> str:
+    return _table(
         [
             "variant",
             "actions",
@@ -452,13 +482,6 @@ def _variant_section(found: list[dict[str, Any]], summary: RunSummary) -> str:
             for r in found
         ],
     )
-    note = (
-        f"Actions for {summary.action_date}; cure rate and collected amount from "
-        f"{summary.previous_snapshot_date or 'the previous snapshot'} to "
-        f"{summary.snapshot_date}; call outcomes for calls of {summary.snapshot_date}. "
-        "The 'all' row also counts customers with no decision at the previous snapshot."
-    )
-    return _section("Variant comparison", note, body, "variants")
 
 
 def _operations_section(summary: RunSummary) -> str:
@@ -470,8 +493,13 @@ def _operations_section(summary: RunSummary) -> str:
         ],
         text_columns=2,
     )
+    rules: dict[str, list[str]] = {}
+    for r in summary.failed_rules:
+        rules.setdefault(r["suite"], []).append(
+            f"<div>{_e(r['rule'])}: {_e(fmt.counted(r['unexpected_rows'], 'row'))}</div>"
+        )
     validation = _table(
-        ["suite", "result", "checks", "failed", "unexpected rows", "quarantined"],
+        ["suite", "result", "checks", "failed", "unexpected rows", "quarantined", "failed rules"],
         [
             [
                 _e(r["suite"]),
@@ -482,14 +510,17 @@ def _operations_section(summary: RunSummary) -> str:
                 fmt.count(r["failed"]),
                 fmt.count(r["unexpected_rows"]),
                 fmt.count(r["quarantined_rows"]),
+                "".join(rules.get(r["suite"], [])) or ("" if r["success"] else fmt.DASH),
             ]
             for r in summary.validation
         ],
         text_columns=2,
+        classes=[["", "", "", "", "", "", "rules"] for _ in summary.validation],
     )
+    # One above the other: the validation table is too wide to share a row at 1100-1400 px.
     body = (
-        f'<div class="grid2"><div><h3>Suppressed for {summary.action_date}</h3>{suppressed}'
-        f"</div><div><h3>Validation of {summary.snapshot_date}</h3>{validation}</div></div>"
+        f'<div class="wide"><h3>Suppressed for {summary.action_date}</h3>{suppressed}</div>'
+        f'<div class="wide"><h3>Validation of {summary.snapshot_date}</h3>{validation}</div>'
     )
     return _section(
         "Suppressed actions and validation",
@@ -549,8 +580,42 @@ def _cancelled_section(summary: RunSummary) -> str:
     return _section("Withdrawn during the day", note, body, "cancelled")
 
 
-def render_report(con: duckdb.DuckDBPyConnection, snapshot_date: date) -> str:
-    """The report page of snapshot D as text."""
+def _run_line(summary: RunSummary) -> str:
+    details = summary.run_details
+    if details is None:
+        return '<p class="run">No run recorded in ops.runs for this snapshot.</p>'
+    if details["duration_seconds"] is not None:
+        took = f"took {fmt.duration(details['duration_seconds'])}"
+    elif details["validated_after_seconds"] is not None:
+        # The nightly report is written before the run ends: its time to the last check.
+        took = f"validated after {fmt.duration(details['validated_after_seconds'])}"
+    else:
+        took = "duration not known yet"
+    versions = ", ".join(details["strategy_versions"] or []) or fmt.DASH
+    started = details["started_at"].astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return (
+        f'<p class="run">Run <code>{_e(details["run_id"])}</code> · {_e(details["status"])} · '
+        f"started {_e(started)} · {_e(took)} · strategy version {_e(versions)}</p>"
+    )
+
+
+def _links(summary: RunSummary, outbox: Path | None) -> str:
+    """Relative links: the reports folder and the outbox are served or copied as they are."""
+    links = []
+    if summary.previous_snapshot_date:
+        previous = summary.previous_snapshot_date.isoformat()
+        links.append(f'<a href="../{previous}/{REPORT_NAME}">previous report ({previous})</a>')
+    if outbox is not None:
+        manifest = Path(outbox) / summary.action_date.isoformat() / "_manifest.json"
+        links.append(f'<a href="{_e(manifest.as_uri())}">outbox manifest</a>')
+    links.append('<a href="#operations">validation</a>')
+    return f'<p class="run">{" · ".join(links)}</p>'
+
+
+def render_report(
+    con: duckdb.DuckDBPyConnection, snapshot_date: date, outbox: Path | None = None
+) -> str:
+    """The report page of snapshot D as text; `outbox` (absolute) adds a link to its manifest."""
     summary = run_summary(con, snapshot_date)
     found = kpis(con, snapshot_date)
     all_kpis = next((r for r in found if r["strategy_variant"] == ALL), None)
@@ -562,7 +627,8 @@ def render_report(con: duckdb.DuckDBPyConnection, snapshot_date: date) -> str:
         f"<title>{_e(title)}</title><style>{CSS}</style></head><body>",
         f"<header><h1>{_e(title)}</h1><p>Snapshot {snapshot_date} · actions for "
         f"{summary.action_date} · previous snapshot "
-        f"{summary.previous_snapshot_date or 'none'}</p></header><main>",
+        f"{summary.previous_snapshot_date or 'none'}</p>{_run_line(summary)}"
+        f"{_links(summary, outbox)}</header><main>",
         _cards(summary, all_kpis),
         _bucket_section(con, summary),
         _roll_section(con, summary),
@@ -578,11 +644,16 @@ def render_report(con: duckdb.DuckDBPyConnection, snapshot_date: date) -> str:
     return "\n".join(p for p in parts if p) + "\n"
 
 
-def write_report(con: duckdb.DuckDBPyConnection, snapshot_date: date, reports_dir: Path) -> Path:
+def write_report(
+    con: duckdb.DuckDBPyConnection,
+    snapshot_date: date,
+    reports_dir: Path,
+    outbox: Path | None = None,
+) -> Path:
     """Write `<reports_dir>/<D>/report.html` (replaced whole, never half-written)."""
     target = Path(reports_dir) / snapshot_date.isoformat() / REPORT_NAME
     target.parent.mkdir(parents=True, exist_ok=True)
-    text = render_report(con, snapshot_date)
+    text = render_report(con, snapshot_date, outbox)
     partial = target.with_name(f".{REPORT_NAME}.partial")
     partial.write_text(text, encoding="utf-8")
     os.replace(partial, target)
@@ -596,11 +667,12 @@ def report_for_date(
     *,
     wait_seconds: float | None = None,
     memory_limit: str | None = None,
+    outbox: Path | None = None,
 ) -> Path:
     """Open the warehouse read-only and write the report of D (`arrears report --date D`).
 
     `wait_seconds` and `memory_limit` are those of warehouse.connect (the lock_timeout_seconds
-    and memory_limit settings).
+    and memory_limit settings); `outbox` (absolute) adds a link to the date's manifest.
     """
     path = Path(warehouse)
     if not path.is_file():
@@ -616,7 +688,7 @@ def report_for_date(
                 f"snapshot {snapshot_date} is not in {path}: run `arrears run --date "
                 f"{snapshot_date}` first"
             )
-        return write_report(con, snapshot_date, reports_dir)
+        return write_report(con, snapshot_date, reports_dir, outbox)
 
 
 __all__ = ["render_report", "report_for_date", "write_report", "HISTORY", "REPORT_NAME"]

@@ -41,6 +41,10 @@ class RunSummary:
     # The actions of D (published by the previous night) withdrawn during day D because the
     # day's payments covered them: per channel and reason (marts.cancelled_actions).
     cancelled: list[Row] = field(default_factory=list)
+    # Per failed suite of the latest validation run of D: the rules that failed and their rows.
+    failed_rules: list[Row] = field(default_factory=list)
+    # The latest run's times and the action date's strategy versions (the report's header).
+    run_details: Row | None = field(default=None)
 
     @property
     def total_actions(self) -> int:
@@ -191,6 +195,12 @@ class RunSummary:
                 for r in self.validation
             ],
         )
+        if self.failed_rules:
+            lines += ["", "Failed rules:", ""]
+            lines += [
+                f"- {r['suite']}: {r['rule']} ({fmt.counted(r['unexpected_rows'], 'row')})"
+                for r in self.failed_rules
+            ]
         return "\n".join(lines) + "\n"
 
 
@@ -265,6 +275,10 @@ def run_summary(con: duckdb.DuckDBPyConnection, snapshot_date: date) -> RunSumma
         rows(con, "summary_cancelled", {"action_date": snapshot_date}),
         key=lambda r: (channel_key(r["channel"]), r["reason"]),
     )
+    failed_rules = rows(con, "summary_failed_rules", {"snapshot_date": snapshot_date})
+    details = rows(
+        con, "summary_run_details", {"snapshot_date": snapshot_date, "action_date": action_date}
+    )
     return RunSummary(
         snapshot_date=snapshot_date,
         action_date=action_date,
@@ -276,4 +290,6 @@ def run_summary(con: duckdb.DuckDBPyConnection, snapshot_date: date) -> RunSumma
         run=run[0] if run else None,
         contact_data=contact_data,
         cancelled=cancelled,
+        failed_rules=failed_rules,
+        run_details=details[0] if details else None,
     )

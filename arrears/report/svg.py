@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from html import escape
 
+from arrears.report import fmt
+
 FONT = "font-family=\"system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif\""
 AXIS = "#9aa5b1"
 GRID = "#e4e7eb"
@@ -191,7 +193,7 @@ def heatmap(
                 f'rx="3" fill="{fill}" stroke="{GRID}" '
                 f'data-from="{_t(row)}" data-to="{_t(column)}" '
                 f'data-value="{share}"><title>{_t(row)} → {_t(column)}: {percent} '
-                f"({loans:,} loans)</title></rect>"
+                f"({fmt.counted(loans, 'loan')})</title></rect>"
             )
             if loans:
                 out.append(
@@ -228,7 +230,7 @@ def funnel(
             f'fill="{TEXT}" text-anchor="end">{_t(stage)}</text>'
             f'<rect class="bar" x="{_n(x)}" y="{y}" width="{_n(w)}" height="{bar_h}" rx="4" '
             f'fill="{colors[i % len(colors)]}" data-series="{_t(stage)}" data-value="{value}">'
-            f"<title>{_t(stage)}: {value:,} customers</title></rect>"
+            f"<title>{_t(stage)}: {fmt.counted(value, 'customer')}</title></rect>"
             f'<text x="{left + plot_w + 12}" y="{_n(y + bar_h / 2 + 4)}" font-size="13" '
             f'fill="{TEXT}">{value:,}</text>'
         )

@@ -1,5 +1,7 @@
 -- PostgreSQL sink tables (CONTRACT section 7): copies of marts.collection_actions and
--- marts.suppressed_actions, no personal data. {schema} is an identifier filled in by the sink.
+-- marts.suppressed_actions, no personal data, and the loads that wrote them. {schema} is an
+-- identifier filled in by the sink. Columns added later are appended with `add column if not
+-- exists`, so a table created by an earlier release gets them in the same order.
 create schema if not exists {schema};
 
 create table if not exists {schema}.collection_actions (
@@ -46,3 +48,24 @@ create table if not exists {schema}.suppressed_actions (
 
 create index if not exists suppressed_actions_action_date_idx
     on {schema}.suppressed_actions (action_date);
+
+-- currency: the primary loan's; run_id, loaded_at: the load that last wrote the row.
+alter table {schema}.collection_actions
+    add column if not exists currency text,
+    add column if not exists run_id text,
+    add column if not exists loaded_at timestamptz;
+
+alter table {schema}.suppressed_actions
+    add column if not exists run_id text,
+    add column if not exists loaded_at timestamptz;
+
+-- One row per load of an action date, in the transaction that wrote its rows: a date with zero
+-- actions has a load with 0 rows; a date never loaded has none.
+create table if not exists {schema}.loads (
+    action_date date not null,
+    run_id text,
+    loaded_at timestamptz not null,
+    collection_actions integer not null,
+    suppressed_actions integer not null,
+    primary key (action_date, loaded_at)
+);
