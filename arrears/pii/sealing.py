@@ -1,9 +1,9 @@
 """Sealing the personal columns of a customers table, and opening them for publishing.
 
-The six personal columns of a row (PERSONAL) are joined into one record and sealed with
+The personal columns of a row (PERSONAL) are joined into one record and sealed with
 AES-256-GCM under a random 96-bit nonce, the customer_id as associated data (a sealed record
 moved to another customer does not open). `pii` holds nonce | ciphertext | tag, `pii_key_id`
-the id of the key; the six clear columns are emptied. One seal per row rather than per value:
+the id of the key; the clear columns are emptied. One seal per row rather than per value:
 at about 1.5 us a seal, six per row would cost 9 s per million customers, one costs under 3.
 
 City, province, time zone and language stay in clear (routing and windows need them).
@@ -26,6 +26,10 @@ PERSONAL: tuple[str, ...] = (
     "email",
     "address",
     "postal_code",
+    # Appended (schema migration 8): a record sealed before holds the six columns above only
+    # and opens with these empty.
+    "latitude",
+    "longitude",
 )
 NONCE_BYTES = 12
 # Record syntax: values separated by US, a missing value written as RS. Ingest refuses control
@@ -87,6 +91,7 @@ def open_records(
         else:
             record = decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], customer_id.encode())
             values = [None if v == _MISSING else v for v in record.decode().split(_SEPARATOR)]
+            values += [None] * (len(PERSONAL) - len(values))
         for append, value in zip(appenders, values, strict=True):
             append(value)
     return columns
