@@ -8,6 +8,7 @@ Input should be greater than or equal to 0`. Every assignment records the file's
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from arrears.config import load_config
 from arrears.strategy.config import STAGES
 
+_FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 # The channels someone works by hand; SMS, EMAIL and LETTER go out unassigned.
 ALLOCATED_CHANNELS: tuple[str, ...] = ("CALL", "VISIT", "LEGAL")
 AGENT, AGENCY = "AGENT", "AGENCY"
@@ -124,6 +126,11 @@ class Allocation(_Model):
                     )
                 seen[agent.agent_id] = team_id
         for agency_id in self.agencies:
+            if not _FILE_NAME.match(agency_id):
+                raise ValueError(
+                    f"agency id {agency_id!r}: letters, digits, '.', '_' and '-' only "
+                    "(it names the agency's outbox file)"
+                )
             if agency_id in seen:
                 raise ValueError(f"{agency_id!r} names both an agent and an agency")
         for stage in STAGES:
