@@ -1,7 +1,7 @@
 """daily_collections: one snapshot date in, tomorrow's collection actions out.
 
-    landing/<D>/ -> ingest -> validate -> age -> decide -> allocate -> validate -> kpis -> state -> seal
-        -> commit -> publish -> housekeeping -> report
+    landing/<D>/ -> ingest -> validate -> age -> decide -> allocate -> validate -> kpis -> state
+        -> seal -> commit -> publish -> housekeeping -> report
 
 Nothing reaches raw.* or marts.* unless every step before the commit succeeded, and the
 commit replaces the date's partitions in one transaction. Housekeeping (retention, archive)
