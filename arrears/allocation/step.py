@@ -26,7 +26,7 @@ from arrears.allocation.routing import Budget, Solver, Visit, sequence, solve
 # What the step builds from its results (the KPI step builds marts.assignee_kpis).
 OUTPUTS = ("assignments",)
 
-_SEEDS = {
+_SEEDS: dict[str, dict[str, pl.DataType | type[pl.DataType]]] = {
     "alloc_assigned": {
         "action_id": pl.Utf8,
         "assignee_kind": pl.Utf8,
