@@ -50,6 +50,7 @@ _RATES_DDL = """
     create or replace table work.alloc_rates (
         assignee_kind varchar not null,
         assignee_id varchar not null,
+        team_id varchar not null,
         commission_rate decimal(9,4) not null,
         bonus_within_days integer,
         bonus_rate decimal(9,4)
@@ -69,8 +70,8 @@ def _write(con: duckdb.DuckDBPyConnection, name: str, rows: list[tuple[Any, ...]
 def write_rates(con: duckdb.DuckDBPyConnection, config: Allocation) -> None:
     con.execute(_RATES_DDL)
     rows: list[tuple[Any, ...]] = [
-        ("AGENT", agent_id, team.commission_rate, None, None)
-        for _, agent_id, team, _ in config.agents()
+        ("AGENT", agent_id, team_id, team.commission_rate, None, None)
+        for team_id, agent_id, team, _ in config.agents()
     ]
     for agency_id, agency in config.agencies.items():
         bonus = agency.speed_bonus
@@ -78,12 +79,13 @@ def write_rates(con: duckdb.DuckDBPyConnection, config: Allocation) -> None:
             (
                 AGENCY,
                 agency_id,
+                agency_id,
                 agency.commission_rate,
                 bonus.within_days if bonus else None,
                 bonus.rate if bonus else None,
             )
         )
-    con.executemany("insert into work.alloc_rates values (?, ?, ?, ?, ?)", rows)
+    con.executemany("insert into work.alloc_rates values (?, ?, ?, ?, ?, ?)", rows)
 
 
 def allocate_night(

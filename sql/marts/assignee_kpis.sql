@@ -154,6 +154,7 @@ final as (
         $snapshot_date::date as snapshot_date,
         holdings.assignee_kind,
         holdings.assignee_id,
+        coalesce(rates.team_id, holdings.assignee_id) as team_id,
         holdings.accounts_held,
         coalesce(contacts.contacted, 0) as contacted,
         coalesce(contacts.right_party_contacts, 0) as right_party_contacts,
@@ -173,6 +174,9 @@ final as (
     left join results
         on results.assignee_kind = holdings.assignee_kind
         and results.assignee_id = holdings.assignee_id
+    left join rates
+        on rates.assignee_kind = holdings.assignee_kind
+        and rates.assignee_id = holdings.assignee_id
     order by holdings.assignee_kind, holdings.assignee_id
 )
 

@@ -31,6 +31,7 @@ create table if not exists marts.assignee_kpis (
     snapshot_date date not null,
     assignee_kind varchar not null,
     assignee_id varchar not null,
+    team_id varchar not null,                 -- the agent's team; an agency: its id
     accounts_held bigint not null,        -- customers held during the day
     contacted bigint not null,            -- of them, reached (any party)
     right_party_contacts bigint not null,
