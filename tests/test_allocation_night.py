@@ -157,3 +157,80 @@ def test_assignee_kpis_and_commission_by_hand():
     assert rows["f1"] == (1, 1, 1, 1, 1, money("333.33"), 1, money("10.00"))
     # a1 reached C2 by phone, but the money is credited once
     assert rows["a1"] == (1, 1, 1, 0, 0, money("0.00"), 0, money("0.00"))
+
+
+FIELD = Allocation.model_validate(
+    {
+        "version": "field-1",
+        "teams": {
+            "phone": {"channels": ["CALL"], "agents": [{"agent_id": "a1"}]},
+            "field": {"channels": ["VISIT"], "agents": [{"agent_id": "f1"}]},
+        },
+    }
+)
+# Two neighbourhoods far apart, listed alternately: the grouped (postal code) order is given
+# postal codes that make it zigzag, so the solver has a shorter path to find.
+SPOTS = [
+    ("V1", "200001", "31.2000", "121.4000"),
+    ("V2", "200002", "31.3000", "121.6000"),
+    ("V3", "200003", "31.2010", "121.4010"),
+    ("V4", "200004", "31.3010", "121.6010"),
+    ("V5", "200005", "31.2020", "121.4020"),
+]
+
+
+def _field_book(located: bool) -> Book:
+    book = Book.new()
+    for customer, postal, lat, lon in SPOTS:
+        book.customer(customer).loan(f"L{customer}", customer, dpd=70, overdue=6000)
+        book.con.execute(
+            "update work.customers set postal_code = $p, latitude = $lat, longitude = $lon "
+            "where customer_id = $c",
+            {
+                "p": postal,
+                "lat": lat if located else None,
+                "lon": lon if located else None,
+                "c": customer,
+            },
+        )
+    book.run()
+    return book
+
+
+def _visit_order(book: Book) -> list[str]:
+    return [
+        c
+        for (c,) in book.rows(
+            "select customer_id from work.collection_actions where channel = 'VISIT' "
+            "order by visit_sequence"
+        )
+    ]
+
+
+def test_visit_sequence_grouped_then_routed():
+    grouped = _field_book(located=False)
+    counts = allocate_night(grouped.con, grouped.day, FIELD)
+    assert counts["routes_solved"] == 0
+    assert _visit_order(grouped) == ["V1", "V2", "V3", "V4", "V5"]
+
+    routed = _field_book(located=True)
+    counts = allocate_night(routed.con, routed.day, FIELD)
+    assert counts["routes_solved"] == 1
+    order = _visit_order(routed)
+    # one neighbourhood, then the other: a single long hop instead of four
+    sides = ["south" if c in ("V1", "V3", "V5") else "north" for c in order]
+    assert (
+        sides.count("south") == 3
+        and sum(a != b for a, b in zip(sides, sides[1:], strict=False)) == 1
+    )
+    numbers = [
+        n
+        for (n,) in routed.rows(
+            "select visit_sequence from work.collection_actions where channel = 'VISIT' order by 1"
+        )
+    ]
+    assert numbers == [1, 2, 3, 4, 5]
+    assert not routed.rows(
+        "select 1 from work.collection_actions "
+        "where channel <> 'VISIT' and visit_sequence is not null"
+    )
