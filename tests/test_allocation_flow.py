@@ -10,6 +10,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+import yaml
 from fixtures.reliability_support import (
     CHANNEL_ALLOWED,
     PersonalScanner,
@@ -36,13 +37,21 @@ def night(tmp_path_factory, prefect_harness) -> Settings:
     from flows.daily_collections import daily_collections
 
     root = tmp_path_factory.mktemp("allocation")
-    generate_landing(root / "landing", START, DAYS, loans=1000, seed=5)
+    generate_landing(root / "landing", START, DAYS, loans=600, seed=5)
+    # the example's teams with small limits, so that a small book fills them
+    document = yaml.safe_load(EXAMPLE.read_text(encoding="utf-8"))
+    for team in document["teams"].values():
+        for agent in team["agents"]:
+            if "daily_capacity" in agent:
+                agent["daily_capacity"] = 3
+    allocation = root / "allocation.yaml"
+    allocation.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
     settings = Settings(
         landing=root / "landing",
         warehouse=root / "data" / "arrears.duckdb",
         outbox=root / "outbox",
         reports=root / "reports",
-        allocation=EXAMPLE,
+        allocation=allocation,
         init=True,
     )
     for i in range(DAYS):
@@ -68,7 +77,7 @@ def test_every_worked_action_has_an_assignee_within_capacity(night):
             assert with_ == 0, channel
     capacity = {
         agent_id: agent.daily_capacity
-        for _, agent_id, _, agent in load_allocation(EXAMPLE).agents()
+        for _, agent_id, _, agent in load_allocation(night.allocation).agents()
     }
     loads = rows(
         night,

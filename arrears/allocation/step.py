@@ -68,7 +68,7 @@ def _write(con: duckdb.DuckDBPyConnection, name: str, rows: list[tuple[Any, ...]
 
 
 def write_rates(con: duckdb.DuckDBPyConnection, config: Allocation) -> None:
-    con.execute(_RATES_DDL)
+    con.execute(_RATES_DDL)  # the rows go in as one frame: executemany is slow in DuckDB
     rows: list[tuple[Any, ...]] = [
         ("AGENT", agent_id, team_id, team.commission_rate, None, None)
         for team_id, agent_id, team, _ in config.agents()
@@ -85,7 +85,17 @@ def write_rates(con: duckdb.DuckDBPyConnection, config: Allocation) -> None:
                 bonus.rate if bonus else None,
             )
         )
-    con.executemany("insert into work.alloc_rates values (?, ?, ?, ?, ?, ?)", rows)
+    frame = pl.DataFrame(
+        rows,
+        schema=["kind", "id", "team", "rate", "days", "bonus"],
+        orient="row",
+        infer_schema_length=None,
+    )
+    con.register("alloc_rate_rows", frame)
+    try:
+        con.execute("insert into work.alloc_rates select * from alloc_rate_rows")
+    finally:
+        con.unregister("alloc_rate_rows")
 
 
 def allocate_night(
@@ -134,9 +144,8 @@ def allocate_night(
         ],
     )
     write_rates(con, config)
-    warehouse.execute(con, "allocation/apply_assignees")
     warehouse.execute(con, "allocation/defer")
-    warehouse.execute(con, "allocation/remove_deferred")
+    warehouse.execute(con, "allocation/apply_assignees")
     budget = order_visits(con, config, solver)
     registry.build(con, OUTPUTS, params)
     return {
