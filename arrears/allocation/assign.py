@@ -167,10 +167,13 @@ def allocate(
     placed_with = {
         row.customer_id: row.assignee_id for row in kept.values() if row.assignee_kind == AGENCY
     }
+    placed_stages = {stage for agency in config.agencies.values() for stage in agency.stages}
     for customer_id, rows in by_customer.items():
         agency_id = placed_with.get(customer_id)
         if agency_id is None and customer_id not in recalled and customer_id not in holds:
-            agency_id = _place(config, rows, customer_stage(customer_id) or "")
+            stage = customer_stage(customer_id) or ""
+            if stage in placed_stages:
+                agency_id = _place(config, rows, stage)
         if agency_id is not None:
             for action in rows:
                 assign(action, AGENCY, agency_id)
