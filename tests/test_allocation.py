@@ -250,3 +250,17 @@ def test_solver_without_an_answer_in_time_falls_back_to_the_grouped_order():
     asked = []
     assert sequence(visits, spent, solver=lambda v, limit: asked.append(v)) == grouped(visits)
     assert not asked and spent.fell_back == 1
+
+
+def test_the_command_line_refuses_a_bad_file_with_exit_2(tmp_path, capsys):
+    from arrears.cli import main
+
+    document = yaml.safe_load(EXAMPLE.read_text(encoding="utf-8"))
+    document["teams"]["legal"]["agents"][0]["daily_capacity"] = -5
+    path = tmp_path / "allocation.yaml"
+    path.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
+    argv = ["run", "--date", "2025-06-01", "--warehouse", str(tmp_path / "w.duckdb")]
+    assert main([*argv, "--allocation", str(path)]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert "allocation.yaml: teams.legal.agents.0.daily_capacity" in err
+    assert not (tmp_path / "w.duckdb").exists()
