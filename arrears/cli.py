@@ -43,6 +43,9 @@ Outbox = Annotated[Path | None, typer.Option("--outbox", help="Outbox folder [AR
 Strategy = Annotated[
     Path | None, typer.Option("--strategy", help="Strategy file [ARREARS_STRATEGY]")
 ]
+Allocation = Annotated[
+    Path | None, typer.Option("--allocation", help="Allocation file [ARREARS_ALLOCATION]")
+]
 Profile = Annotated[
     str | None, typer.Option("--profile", help="Compliance profile cn|us [ARREARS_PROFILE]")
 ]
@@ -73,6 +76,7 @@ RUN_OPTIONS: dict[str, Any] = {
     "warehouse": Warehouse,
     "outbox": Outbox,
     "strategy": Strategy,
+    "allocation": Allocation,
     "profile": Profile,
     "timezone": Timezone,
     "postgres": Postgres,
@@ -145,8 +149,14 @@ def _check_strategy(settings: Any) -> None:
     load_strategy(settings.strategy, settings.profile)
 
 
+def _check_allocation(settings: Any) -> None:
+    from arrears.allocation.config import load_allocation
+
+    load_allocation(settings.allocation)
+
+
 # Every versioned rule file is loaded and validated before a run touches data.
-_RULE_CHECKS = (_check_aging, _check_strategy)
+_RULE_CHECKS = (_check_aging, _check_strategy, _check_allocation)
 
 
 def _backfill(first: date, last: date, settings: Settings) -> None:
@@ -422,6 +432,7 @@ def demo(
     landing: Landing = None,
     warehouse: Warehouse = None,
     outbox: Outbox = None,
+    allocation: Allocation = None,
     days: Annotated[int, typer.Option("--days", min=1, help="Days to generate and run")] = 5,
     loans: Annotated[int, typer.Option("--loans", min=1, help="Loans in the book")] = 5_000,
     start: Annotated[str, typer.Option("--start", help="First snapshot date")] = "2025-06-01",
@@ -429,7 +440,9 @@ def demo(
     """Generate a small book and run it for several consecutive days, then withdraw the last
     action date's actions that its payments made unnecessary."""
     # A demo starts its own history, whatever an earlier demo left in the outbox.
-    settings = _settings(landing=landing, warehouse=warehouse, outbox=outbox, init=True)
+    settings = _settings(
+        landing=landing, warehouse=warehouse, outbox=outbox, allocation=allocation, init=True
+    )
     first = _parse_date(start, "--start")
     _generate(settings.landing, first, days, loans, seed=7, fmt="csv", payments=True)
     last = first + timedelta(days=days - 1)

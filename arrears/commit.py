@@ -24,7 +24,9 @@ PARTITIONS: tuple[tuple[str, str, str], ...] = (
     ("marts.arrangement_status", "snapshot_date", "snapshot"),
     ("marts.collection_actions", "action_date", "action"),
     ("marts.suppressed_actions", "action_date", "action"),
+    ("marts.assignments", "action_date", "action"),
     ("marts.kpi_variants", "snapshot_date", "snapshot"),
+    ("marts.assignee_kpis", "snapshot_date", "snapshot"),
     *((f"marts.{name}", "snapshot_date", "snapshot") for name in STATE_MODELS),
     ("marts.contact_history", "snapshot_date", "snapshot"),
     # contact data reported bad (arrears.state.REPORTED_MODELS); the fingerprints in the

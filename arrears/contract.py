@@ -156,6 +156,9 @@ CUSTOMERS = Dataset(
         Column("consent_sms", "boolean", required=False, default="true"),
         Column("consent_call", "boolean", required=False, default="true"),
         Column("consent_email", "boolean", required=False, default="true"),
+        # Where the customer is, in decimal degrees (WGS 84), to route field visits; personal.
+        Column("latitude", "string", required=False, personal=True),
+        Column("longitude", "string", required=False, personal=True),
     ),
 )
 

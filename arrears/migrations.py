@@ -128,6 +128,24 @@ def _v7_outcome_state(con: duckdb.DuckDBPyConnection) -> None:
     state.fold(con)
 
 
+def _v8_allocation(con: duckdb.DuckDBPyConnection) -> None:
+    # Allocation to agents and agencies (docs/CONTRACT.md section 11, docs/allocation.md): who
+    # works each action and in which visit order. marts.assignments, assignment_state and
+    # assignee_kpis come from sql/schema (the state fold of migration 3 reads them); nothing
+    # was placed before this version, so the state starts empty. The customers' coordinates
+    # are personal columns of raw.customers, sealed with the others (docs/privacy.md).
+    for column, kind in (
+        ("assignee_kind", "varchar"),  # AGENT or AGENCY (CALL, VISIT, LEGAL)
+        ("assignee_id", "varchar"),
+        ("visit_sequence", "integer"),  # VISIT: 1 = first of the agent's day
+    ):
+        con.execute(
+            f"alter table marts.collection_actions add column if not exists {column} {kind}"
+        )
+    for column in ("latitude", "longitude"):
+        con.execute(f"alter table raw.customers add column if not exists {column} varchar")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, "ops.runs.arrears_version and ops.runs.notes", _v2_runs_version_and_notes),
     Migration(
@@ -137,6 +155,9 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(5, "ops.housekeeping: what each night archived and erased", _v5_housekeeping),
     Migration(6, "raw.customers personal columns sealed (pii, pii_key_id)", _v6_customers_sealed),
     Migration(7, "marts.outcome_state folded from the contact-event ledger", _v7_outcome_state),
+    Migration(
+        8, "allocation: assignees on actions, assignments, their state and KPIs", _v8_allocation
+    ),
 )
 LATEST = MIGRATIONS[-1].version if MIGRATIONS else BASELINE
 

@@ -37,8 +37,9 @@ from arrears.sqlfiles import bind, parameters, sql_root, sql_text
 LAYERS = ("staging", "intermediate", "marts")
 MATERIALIZATIONS = ("view", "table")
 SCOPES = ("customer", "book")
-# Tables Python writes from configuration before a step runs (dbt would call them seeds).
-SEED_PREFIXES = ("cfg_", "strategy_")
+# Tables Python writes from configuration before a step runs (dbt would call them seeds), and
+# the allocation step's results (work.alloc_*, arrears/allocation).
+SEED_PREFIXES = ("cfg_", "strategy_", "alloc_")
 
 
 @dataclass(frozen=True)

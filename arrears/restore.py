@@ -39,7 +39,7 @@ from arrears.contract import DATASETS
 from arrears.errors import ConfigError
 from arrears.ingest import IngestSummary, find_file, landing_folder
 from arrears.pii.keys import PiiKey
-from arrears.pii.sealing import PERSONAL, open_records, query_frame
+from arrears.pii.sealing import SEALED, open_records, query_frame
 
 _SCRATCH = ".landing-"
 
@@ -154,10 +154,10 @@ def _copy_customers(
                 "the customers of a replayed date are sealed in raw.customers: give their key "
                 "(ARREARS_PII_KEY or ARREARS_PII_KEY_FILE)"
             )
-        opened = open_records(frame["pii"].to_list(), frame["customer_id"].to_list(), key)
+        opened = open_records(frame["pii"].to_list(), frame["customer_id"].to_list(), key, SEALED)
         frame = frame.with_columns(
             pl.when(sealed).then(pl.Series(c, opened[c], dtype=pl.Utf8)).otherwise(pl.col(c))
-            for c in PERSONAL
+            for c in SEALED
         )
     frame.drop("pii").write_parquet(target)
 

@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     outbox: Path = Path("./outbox")
     strategy: Path = DEFAULTS_DIR / "strategy.yaml"
     aging: Path = DEFAULTS_DIR / "aging.yaml"
+    # Teams, agents and agencies that CALL, VISIT and LEGAL actions go to (docs/allocation.md).
+    allocation: Path = DEFAULTS_DIR / "allocation.yaml"
     profile: Literal["cn", "us"] = "cn"
     timezone: str = "Asia/Shanghai"
     postgres: SecretStr | None = None

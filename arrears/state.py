@@ -28,6 +28,7 @@ STATE_MODELS = (
     "contact_state",
     "loan_action_state",
     "outcome_state",
+    "assignment_state",
 )
 # Contact data reported bad (CONTRACT section 9), committed with the state and not pruned:
 # raw.contact_fingerprints (personal-data zone: each bad value once, by the night it was first
@@ -50,9 +51,10 @@ def _results_of_the_night() -> tuple[str, ...]:
     """What age and decide left in work.*, which the state models read (imported late: those
     modules import this one)."""
     from arrears.aging import AGE_MODELS
+    from arrears.allocation.step import OUTPUTS as ALLOCATE_MODELS
     from arrears.strategy.engine import OUTPUTS as DECIDE_MODELS
 
-    return (*AGE_MODELS, *DECIDE_MODELS)
+    return (*AGE_MODELS, *DECIDE_MODELS, *ALLOCATE_MODELS)
 
 
 def previous_snapshot(con: duckdb.DuckDBPyConnection, snapshot_date: date) -> date | None:
@@ -175,6 +177,10 @@ def build(
     params = {"snapshot_date": snapshot_date, **previous_dates(con, snapshot_date)}
     if params["previous_snapshot_date"] != previous:
         raise StateError(f"the state of {snapshot_date} must follow {previous}")
+    # A night computed without the allocation step (tools, tests) made no placements.
+    con.execute(
+        "create table if not exists work.assignments as select * from marts.assignments limit 0"
+    )
     return registry.build(
         con,
         (*STATE_MODELS, *REPORTED_MODELS),
@@ -240,6 +246,7 @@ def _stage_night(con: duckdb.DuckDBPyConnection, snapshot_date: date) -> None:
             "collection_actions",
             "select * from marts.collection_actions where action_date = $d::date + 1",
         ),
+        ("assignments", "select * from marts.assignments where action_date = $d::date + 1"),
     ):
         con.execute(f"create or replace table work.{name} as {query}", day)
 
@@ -250,6 +257,7 @@ _STAGED = (
     "arrangements",
     "contact_events",
     "collection_actions",
+    "assignments",
 )
 
 

@@ -71,7 +71,12 @@ _AGING = """
 """
 # One action per customer and channel: customers are groups of 8/5 loans; ~0.3 per loan.
 _ACTIONS = """
-    insert into marts.collection_actions
+    insert into marts.collection_actions (
+        action_id, action_date, snapshot_date, customer_id, loan_ids, primary_loan_id,
+        channel, stage, priority, risk_score, overdue_amount, outstanding_amount,
+        window_start, window_end, timezone, max_attempts, template, strategy_version,
+        strategy_variant
+    )
     select md5(a::varchar || '|' || c || '|' || ch), a, a - 1, 'C' || c, loans, loans[1],
            $channels[ch], case when c % 10 = 0 then 'PRE_DUE' else $stages[c % 6 + 1] end,
            1, 0.5, case when c % 10 = 0 then 0 else 110.00 * len(loans) end, 5000.00,

@@ -1,7 +1,7 @@
 """daily_collections: one snapshot date in, tomorrow's collection actions out.
 
-    landing/<D>/ -> ingest -> validate -> age -> decide -> validate -> kpis -> state -> seal
-        -> commit -> publish -> housekeeping -> report
+    landing/<D>/ -> ingest -> validate -> age -> decide -> allocate -> validate -> kpis -> state
+        -> seal -> commit -> publish -> housekeeping -> report
 
 Nothing reaches raw.* or marts.* unless every step before the commit succeeded, and the
 commit replaces the date's partitions in one transaction. Housekeeping (retention, archive)
@@ -30,6 +30,7 @@ from arrears.quality import preload  # noqa: E402
 from arrears.settings import Settings, load_settings  # noqa: E402
 from flows.partitioned_collections import age_and_decide  # noqa: E402
 from tasks.aging import age_loans  # noqa: E402
+from tasks.allocate import allocate_actions  # noqa: E402
 from tasks.commit import commit_results  # noqa: E402
 from tasks.decide import decide_actions  # noqa: E402
 from tasks.housekeeping import keep_house  # noqa: E402
@@ -105,6 +106,7 @@ def daily_collections(
                 faults.checkpoint("flow:after-age")
                 decided = decide_actions(snapshot_date, settings)
             faults.checkpoint("flow:after-decide")
+            allocated = allocate_actions(snapshot_date, settings)
             validate_action_lists(run_id, snapshot_date, settings)
             faults.checkpoint("flow:after-validate-actions")
             kpi_rows = compute_kpis(snapshot_date, settings)
@@ -143,6 +145,7 @@ def daily_collections(
             "quarantined": landing_audit.quarantined,
             "age": aged,
             "decide": decided,
+            "allocate": allocated,
             "kpis": kpi_rows,
             "state": carried,
             "commit": committed,

@@ -6,6 +6,7 @@ from datetime import date
 
 from prefect import get_run_logger, task
 
+from arrears.allocation.step import build_kpis as build_assignee_kpis
 from arrears.report.kpis import ALL, build_kpi_variants
 from arrears.settings import Settings
 
@@ -16,6 +17,7 @@ def compute_kpis(snapshot_date: date, settings: Settings) -> int:
     logger = get_run_logger()
     with settings.open_warehouse() as con:
         rows = build_kpi_variants(con, snapshot_date)
+        assignees = build_assignee_kpis(con, snapshot_date)
         overall = con.execute(
             "select cure_rate, collected_amount, contact_rate, ptp_rate "
             "from work.kpi_variants where strategy_variant = $all",
@@ -31,4 +33,5 @@ def compute_kpis(snapshot_date: date, settings: Settings) -> int:
             contact,
             ptp,
         )
+    logger.info("assignee kpis: %d agents and agencies", assignees)
     return rows

@@ -69,7 +69,12 @@ def commit_night(con: duckdb.DuckDBPyConnection) -> None:
         )
     for action_id, (customer, loans, channel, stage, overdue) in ACTIONS.items():
         con.execute(
-            """insert into marts.collection_actions values (
+            """insert into marts.collection_actions (
+            action_id, action_date, snapshot_date, customer_id, loan_ids, primary_loan_id,
+            channel, stage, priority, risk_score, overdue_amount, outstanding_amount,
+            window_start, window_end, timezone, max_attempts, template, strategy_version,
+            strategy_variant
+        ) values (
                    $id, $a, $d, $customer, $loans, $loans[1], $channel, $stage, 1, 0.5,
                    $overdue::decimal(18,2), 1000.00, timestamptz '2025-07-01 08:00:00+08',
                    timestamptz '2025-07-01 22:00:00+08', 'Asia/Shanghai',

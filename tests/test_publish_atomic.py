@@ -42,7 +42,12 @@ def fill(con, priority_of_a2: int = 2) -> None:
         ("A4", "C2", "EMAIL", 1),
     ]:
         con.execute(
-            """insert into marts.collection_actions values (
+            """insert into marts.collection_actions (
+            action_id, action_date, snapshot_date, customer_id, loan_ids, primary_loan_id,
+            channel, stage, priority, risk_score, overdue_amount, outstanding_amount,
+            window_start, window_end, timezone, max_attempts, template, strategy_version,
+            strategy_variant
+        ) values (
                    $id, '2025-07-01', '2025-06-30', $c, ['L-' || $c], 'L-' || $c, $channel,
                    'CALL', $priority, 0.1, 10.00, 100.00, timestamptz '2025-07-01 08:00:00+08',
                    timestamptz '2025-07-01 22:00:00+08', 'Asia/Shanghai',

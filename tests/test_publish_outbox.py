@@ -245,7 +245,12 @@ def insert_action(
     ) = action
     tz = "America/Chicago" if offset == "-05:00" else "Asia/Shanghai"
     con.execute(
-        """insert into marts.collection_actions values (
+        """insert into marts.collection_actions (
+            action_id, action_date, snapshot_date, customer_id, loan_ids, primary_loan_id,
+            channel, stage, priority, risk_score, overdue_amount, outstanding_amount,
+            window_start, window_end, timezone, max_attempts, template, strategy_version,
+            strategy_variant
+        ) values (
                $id, $ad, $sd, $c, $loans, $primary, $channel, $stage, $priority, 0.5,
                $overdue::decimal(18,2), $outstanding::decimal(18,2),
                ($day || ' 08:00:00' || $off)::timestamptz,
@@ -704,7 +709,12 @@ def test_parquet_writer_is_deterministic_for_many_rows_and_threads(tmp_path):
     con = warehouse.connect(":memory:")
     con.execute("set threads = 2")
     con.execute(
-        """insert into marts.collection_actions
+        """insert into marts.collection_actions (
+            action_id, action_date, snapshot_date, customer_id, loan_ids, primary_loan_id,
+            channel, stage, priority, risk_score, overdue_amount, outstanding_amount,
+            window_start, window_end, timezone, max_attempts, template, strategy_version,
+            strategy_variant
+        )
            select 'A' || lpad(i::varchar, 7, '0'), date '2025-07-01', date '2025-06-30',
                   'C' || i, ['L' || i], 'L' || i, 'SMS', 'REMINDER', (i * 7919) % 1000, 0.5,
                   (i % 5000)::decimal(18,2), 1000.00, timestamptz '2025-07-01 08:00:00+08',

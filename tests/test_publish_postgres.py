@@ -48,7 +48,12 @@ def add_action(
     con, action_id: str, priority: int = 1, action_date: date = ACTION, overdue: str = "10.00"
 ) -> None:
     con.execute(
-        """insert into marts.collection_actions values (
+        """insert into marts.collection_actions (
+            action_id, action_date, snapshot_date, customer_id, loan_ids, primary_loan_id,
+            channel, stage, priority, risk_score, overdue_amount, outstanding_amount,
+            window_start, window_end, timezone, max_attempts, template, strategy_version,
+            strategy_variant
+        ) values (
                $id, $ad, $ad - 1, 'C-' || $id, ['L-' || $id, 'L2-' || $id], 'L-' || $id, 'CALL',
                'CALL', $priority, 0.1234, $overdue::decimal(18,2), 100.00,
                timestamptz '2025-07-01 08:00:00+08', timestamptz '2025-07-01 22:00:00+08',
@@ -102,7 +107,12 @@ def test_creates_tables_and_copies_the_mart(con, dsn, schema):
 def test_values_survive_the_copy_exactly(con, dsn, schema):
     con.execute("delete from marts.collection_actions")
     con.execute(
-        """insert into marts.collection_actions values (
+        """insert into marts.collection_actions (
+            action_id, action_date, snapshot_date, customer_id, loan_ids, primary_loan_id,
+            channel, stage, priority, risk_score, overdue_amount, outstanding_amount,
+            window_start, window_end, timezone, max_attempts, template, strategy_version,
+            strategy_variant
+        ) values (
                'Q1', '2025-07-01', '2025-06-30', 'C,"1"', ['L"1', 'L\\2', 'L,3', 'L 4', ''], 'L"1',
                'SMS', 'REMINDER', 1, 12.3456, 0.01, 123456789012.34,
                timestamptz '2025-07-01 08:00:00.123456+08', timestamptz '2025-07-01 21:00:00-05',

@@ -55,7 +55,12 @@ def schema(dsn):
 def fill(con) -> None:
     for action_id in ("A1", "A2"):
         con.execute(
-            """insert into marts.collection_actions values (
+            """insert into marts.collection_actions (
+            action_id, action_date, snapshot_date, customer_id, loan_ids, primary_loan_id,
+            channel, stage, priority, risk_score, overdue_amount, outstanding_amount,
+            window_start, window_end, timezone, max_attempts, template, strategy_version,
+            strategy_variant
+        ) values (
                    $id, $ad, $ad - 1, 'C-' || $id, ['L-' || $id], 'L-' || $id, 'CALL', 'CALL',
                    1, 0.5, 10.00, 100.00, timestamptz '2025-07-01 08:00:00+08',
                    timestamptz '2025-07-01 22:00:00+08', 'Asia/Shanghai', 6, 'call_v1', 'v1',

@@ -441,7 +441,26 @@ def _customers(rng: np.random.Generator, n: int, start: int) -> tuple[np.ndarray
         consent_call=col("c_call"),
         consent_email=col("c_email"),
     )
-    return city.astype(np.int64), customers
+    return city.astype(np.int64), customers.with_columns(*_coordinates(rng, city, customers))
+
+
+def _coordinates(
+    rng: np.random.Generator, city: np.ndarray, customers: pl.DataFrame
+) -> list[pl.Series]:
+    """latitude and longitude (text, 6 decimals) around the customer's city, for customers
+    with an address. Drawn from a child generator: the book's other draws stay as they were."""
+    child = rng.spawn(1)[0]
+    centre = np.array(names.CITY_CENTRES, dtype=np.float64)[city]
+    offset = child.normal(0.0, 0.05, size=(len(city), 2))
+    has_address = customers["address"].is_not_null().to_numpy()
+    out = []
+    for name, values in (
+        ("latitude", centre[:, 0] + offset[:, 0]),
+        ("longitude", centre[:, 1] + offset[:, 1]),
+    ):
+        text = [f"{v:.6f}" if ok else None for v, ok in zip(values, has_address, strict=True)]
+        out.append(pl.Series(name, text, dtype=pl.String))
+    return out
 
 
 _ID_WEIGHTS = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2], dtype=np.int64)

@@ -1,9 +1,9 @@
 """Sealing the personal columns of a customers table, and opening them for publishing.
 
-The six personal columns of a row (PERSONAL) are joined into one record and sealed with
+The personal columns of a row (PERSONAL) are joined into one record and sealed with
 AES-256-GCM under a random 96-bit nonce, the customer_id as associated data (a sealed record
 moved to another customer does not open). `pii` holds nonce | ciphertext | tag, `pii_key_id`
-the id of the key; the six clear columns are emptied. One seal per row rather than per value:
+the id of the key; the clear columns are emptied. One seal per row rather than per value:
 at about 1.5 us a seal, six per row would cost 9 s per million customers, one costs under 3.
 
 City, province, time zone and language stay in clear (routing and windows need them).
@@ -27,6 +27,10 @@ PERSONAL: tuple[str, ...] = (
     "address",
     "postal_code",
 )
+# What a record seals: the six, then the coordinates (schema migration 8; docs/allocation.md).
+# Nothing published opens the coordinates (routing reads the run's clear copy), so opening
+# returns PERSONAL unless asked; a record sealed before them opens with them empty.
+SEALED: tuple[str, ...] = (*PERSONAL, "latitude", "longitude")
 NONCE_BYTES = 12
 # Record syntax: values separated by US, a missing value written as RS. Ingest refuses control
 # characters in landed text, and sealing checks again, so neither can occur inside a value.
@@ -35,23 +39,27 @@ _MISSING = "\x1e"
 
 
 def seal_frame(frame: pl.DataFrame, key: PiiKey) -> pl.DataFrame:
-    """`frame` (customer_id and the PERSONAL columns, any others) with `pii`, `pii_key_id`
-    set and the PERSONAL columns emptied."""
+    """`frame` (customer_id and the SEALED columns, any others) with `pii`, `pii_key_id`
+    set and the SEALED columns emptied (a SEALED column the frame lacks seals as missing)."""
+    present = [c for c in SEALED if c in frame.columns]
+    given = frame.with_columns(
+        pl.lit(None, dtype=pl.Utf8).alias(c) for c in SEALED if c not in present
+    )
     clash = frame.select(
-        pl.any_horizontal(pl.col(c).str.contains("[\x1e\x1f]").fill_null(False) for c in PERSONAL)
+        pl.any_horizontal(pl.col(c).str.contains("[\x1e\x1f]").fill_null(False) for c in present)
         .sum()
         .alias("rows")
     ).item()
     if clash:
         raise ArrearsError(f"{clash} customers hold control characters in personal columns")
-    records = frame.select(
-        pl.concat_str([pl.col(c).fill_null(_MISSING) for c in PERSONAL], separator=_SEPARATOR)
+    records = given.select(
+        pl.concat_str([pl.col(c).fill_null(_MISSING) for c in SEALED], separator=_SEPARATOR)
     ).to_series()
     sealed = _seal(records.to_list(), frame["customer_id"].to_list(), key)
     return frame.with_columns(
         pl.Series("pii", sealed, dtype=pl.Binary),
         pl.lit(key.key_id, dtype=pl.Utf8).alias("pii_key_id"),
-        *(pl.lit(None, dtype=pl.Utf8).alias(c) for c in PERSONAL),
+        *(pl.lit(None, dtype=pl.Utf8).alias(c) for c in present),
     )
 
 
@@ -74,22 +82,26 @@ def _seal(records: list[str], customer_ids: list[str], key: PiiKey) -> list[byte
 
 
 def open_records(
-    sealed: list[bytes | None], customer_ids: list[str], key: PiiKey
+    sealed: list[bytes | None],
+    customer_ids: list[str],
+    key: PiiKey,
+    names: tuple[str, ...] = PERSONAL,
 ) -> dict[str, list[str | None]]:
-    """The PERSONAL columns of sealed records (None for a row without a record)."""
+    """The `names` columns (of SEALED) of sealed records (None for a row without a record)."""
     decrypt = key.aead().decrypt
-    columns: dict[str, list[str | None]] = {c: [] for c in PERSONAL}
-    appenders = [columns[c].append for c in PERSONAL]
-    empty = [None] * len(PERSONAL)
+    columns: dict[str, list[str | None]] = {c: [] for c in SEALED}
+    appenders = [columns[c].append for c in SEALED]
+    empty = [None] * len(SEALED)
     for blob, customer_id in zip(sealed, customer_ids, strict=True):
         if blob is None:
             values: list[str | None] = list(empty)
         else:
             record = decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], customer_id.encode())
             values = [None if v == _MISSING else v for v in record.decode().split(_SEPARATOR)]
+            values += [None] * (len(SEALED) - len(values))
         for append, value in zip(appenders, values, strict=True):
             append(value)
-    return columns
+    return {c: columns[c] for c in names}
 
 
 def open_one(con: duckdb.DuckDBPyConnection, key: PiiKey) -> bool:
@@ -145,7 +157,7 @@ def reseal_table(con: duckdb.DuckDBPyConnection, table: str, old: PiiKey, new: P
         where = "snapshot_date = $d and pii_key_id = $k"
         bound = {"d": snapshot_date, "k": old.key_id}
         frame = query_frame(con, f"select * from {table} where {where}", bound)
-        opened = open_records(frame["pii"].to_list(), frame["customer_id"].to_list(), old)
+        opened = open_records(frame["pii"].to_list(), frame["customer_id"].to_list(), old, SEALED)
         clear = frame.with_columns(pl.Series(c, v, dtype=pl.Utf8) for c, v in opened.items())
         con.execute(f"delete from {table} where {where}", bound)
         _insert(con, table, seal_frame(clear, new))

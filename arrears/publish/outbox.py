@@ -15,6 +15,7 @@ import os
 import shutil
 from collections import Counter
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from arrears import faults
 from arrears.errors import ArrearsError, ConfigError
 from arrears.pii.keys import PiiKey
 from arrears.pii.publishing import recipients_opened
+from arrears.publish import agency
 from arrears.publish.columns import (
     OUTBOX_CHANNELS,
     channel_columns,
@@ -141,6 +143,9 @@ def publish_outbox(
                 if channel in csv_set:
                     files.append(_write_csv(con, tmp, channel, params, encoding, csv_encoding))
                     step(f"wrote:{files[-1].name}")
+            for agency_id in agency.agencies_of(con, action_date):
+                files.append(_write_agency(con, tmp, agency_id, params))
+                step(f"wrote:{files[-1].name}")
             manifest = Manifest(
                 run_id=run_id,
                 snapshot_date=snapshot_date,
@@ -197,6 +202,18 @@ def _write_parquet(
     query = _rows_query(channel)
     rows = _copy(con, query, path, PARQUET_OPTIONS, {**params, "channel": channel.upper()})
     return _entry(path, channel, "parquet", rows, None)
+
+
+def _write_agency(
+    con: duckdb.DuckDBPyConnection, folder: Path, agency_id: str, params: dict
+) -> ManifestFile:
+    path = agency.agency_file(folder, agency_id)
+    path.parent.mkdir(exist_ok=True)
+    rows = _copy(
+        con, agency.rows_query(), path, PARQUET_OPTIONS, {**params, "agency_id": agency_id}
+    )
+    entry = _entry(path, agency.SUBSET, "parquet", rows, None)
+    return replace(entry, name=f"{agency.SUBSET}/{path.name}")
 
 
 def _write_csv(

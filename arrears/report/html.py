@@ -580,6 +580,51 @@ def _cancelled_section(summary: RunSummary) -> str:
     return _section("Withdrawn during the day", note, body, "cancelled")
 
 
+# The nights the league table adds up (docs/allocation.md "League table").
+LEAGUE_DAYS = 30
+
+
+def _league_section(con: duckdb.DuckDBPyConnection, summary: RunSummary) -> str:
+    league = rows(
+        con,
+        "league_table",
+        {"snapshot_date": summary.snapshot_date, "league_days": LEAGUE_DAYS},
+    )
+    body = _table(
+        [
+            "team or agency",
+            "kind",
+            "collectors",
+            "accounts held (avg)",
+            "collected",
+            "cure rate",
+            "promise-kept rate",
+            "commission",
+        ],
+        [
+            [
+                _e(r["team_id"]),
+                _e(r["assignee_kind"].lower()),
+                fmt.count(r["assignees"]),
+                _e(r["average_accounts_held"]),
+                fmt.money(r["collected_amount"]),
+                fmt.rate(r["cure_rate"]),
+                fmt.rate(r["promise_kept_rate"]),
+                fmt.money(r["commission_amount"]),
+            ]
+            for r in league
+        ],
+        text_columns=2,
+    )
+    note = (
+        f"Teams of agents and agencies over the last {LEAGUE_DAYS} nights to "
+        f"{summary.snapshot_date} (marts.assignee_kpis): collected on the accounts they held, "
+        "customers cured per account held on average, promises kept per promise made, and the "
+        "commission due. Formulas in docs/allocation.md."
+    )
+    return _section("League table", note, body, "league")
+
+
 def _run_line(summary: RunSummary) -> str:
     details = summary.run_details
     if details is None:
@@ -635,6 +680,7 @@ def render_report(
         _funnel_section(con, summary),
         _channel_section(con, summary),
         _variant_section(found, summary),
+        _league_section(con, summary),
         _operations_section(summary),
         _contact_data_section(summary),
         _cancelled_section(summary),
