@@ -159,7 +159,7 @@ def test_agency_files_are_in_the_manifest(night):
         folder = night.outbox / action_date.isoformat()
         manifest = verify_outbox(folder)
         entry = manifest.file(f"agency/{agency_id}.parquet")
-        assert entry.channel == "agency" and entry.rows >= customers
+        assert entry.channel == "AGENCY" and entry.rows >= customers
         names = rows(
             night,
             f"select count(*) from read_parquet('{folder / 'agency' / f'{agency_id}.parquet'}') "

@@ -49,6 +49,12 @@ create table if not exists {schema}.suppressed_actions (
 create index if not exists suppressed_actions_action_date_idx
     on {schema}.suppressed_actions (action_date);
 
+-- Who works the action (docs/allocation.md): a dialer or field app routes by them.
+alter table {schema}.collection_actions
+    add column if not exists assignee_kind text,
+    add column if not exists assignee_id text,
+    add column if not exists visit_sequence integer;
+
 -- currency: the primary loan's; run_id, loaded_at: the load that last wrote the row.
 alter table {schema}.collection_actions
     add column if not exists currency text,
