@@ -36,7 +36,6 @@ from arrears.publish import retention as outbox_retention
 from arrears.publish.folders import safe_token
 from arrears.runs import action_date_for
 
-
 # The personal-data zone: the sealed customers and the fingerprints of the phones and addresses
 # reported bad (a fingerprint identifies a number as well as the number does). Each table's
 # table is searched on its own (one ops.housekeeping row each), so the fingerprints of a customer
