@@ -41,19 +41,19 @@ _RECORD_SQL = "concat_ws(chr(31), " + ", ".join(f"coalesce({c}, chr(30))" for c 
 _CLASH_SQL = " or ".join(
     f"coalesce(contains({c}, chr(30)) or contains({c}, chr(31)), false)" for c in PERSONAL
 )
-# The synthetic nonce: the first 96 bits of SHA-256 over a 64-byte secret block ($prefix,
-# derived from the key), the customer_id, NUL and the record, a whole column at a time in DuckDB.
-# The secret fills SHA-256's first block, so the hash runs from a secret state; cut to 96 of its
-# 256 bits, the output cannot be extended to other inputs (the length-extension weakness of a
-# secret prefix needs the whole state). One hash rather than HMAC's two: this runs over every
-# customer every night.
-_NONCE_SQL = (
-    "unhex(left(sha256($prefix || encode(customer_id) || unhex('00') || encode(_record)), 24))"
-)
+# The synthetic nonce: the first 96 bits of SHA-256 over a secret block ($prefix: 64 hex digits
+# of 32 bytes derived from the key), the record, US and the customer_id, a whole column at a
+# time in DuckDB. The secret fills SHA-256's first block, so the hash runs from a secret state;
+# cut to 96 of its 256 bits, the output cannot be extended to other inputs (the length-extension
+# weakness of a secret prefix needs the whole state). The record holds exactly five US (the
+# clash check), so record and customer_id are read back unambiguously. One hash rather than
+# HMAC's two: this runs over every customer every night.
+_NONCE_SQL = "unhex(left(sha256($prefix || _record || chr(31) || customer_id), 24))"
 
 
-def _nonce_params(key: PiiKey) -> dict[str, bytes]:
-    return {"prefix": hashlib.blake2b(key.secret, digest_size=64, person=b"arrears-siv").digest()}
+def _nonce_params(key: PiiKey) -> dict[str, str]:
+    secret = hashlib.blake2b(key.secret, digest_size=32, person=b"arrears-siv").hexdigest()
+    return {"prefix": secret}
 
 
 def _check_clash(
@@ -175,7 +175,8 @@ with nonced as (
     )
 ),
 previous as (
-    select distinct customer_id, pii
+    -- one row per customer: ingest refuses a customers file with a duplicate customer_id
+    select customer_id, pii
     from raw.customers
     where snapshot_date = (
         select max(snapshot_date) from raw.customers where snapshot_date < $d
