@@ -5,9 +5,9 @@
   night lands); older snapshots move to the archive (arrears/archive.py), except customers,
   whose older copies are deleted.
 - A customer none of whose loans has been on the book (ACTIVE or CHARGED_OFF) for more than
-  `personal_data_days` days is erased from raw.customers: marts.customer_state's
-  last_on_book_date in the state version of the latest committed night, or, for a customer
-  never seen on the book, the day before the first committed night.
+  `personal_data_days` days is erased from raw.customers and raw.contact_fingerprints:
+  marts.customer_state's last_on_book_date in the state version of the latest committed night,
+  or, for a customer never seen on the book, the day before the first committed night.
 - Outbox folders more than `outbox_keep_days` days before the night's action date are deleted
   (arrears/publish/retention.py); the night's own set and later ones never are.
 
@@ -35,6 +35,12 @@ from arrears.errors import ArrearsError
 from arrears.publish import retention as outbox_retention
 from arrears.publish.folders import safe_token
 from arrears.runs import action_date_for
+
+# The personal-data zone: the sealed customers and the fingerprints of the phones and addresses
+# reported bad (a fingerprint identifies a number as well as the number does). Each table's
+# table is searched on its own (one ops.housekeeping row each), so the fingerprints of a customer
+# erased from raw.customers before they were covered go too.
+PERSONAL_TABLES = ("raw.customers", "raw.contact_fingerprints")
 
 
 @dataclass(frozen=True)
@@ -148,7 +154,7 @@ def _archive(con: duckdb.DuckDBPyConnection, retention: Retention) -> list[Entry
 
 
 def _erase(con: duckdb.DuckDBPyConnection, retention: Retention, notes: list[str]) -> list[Entry]:
-    """Erase from raw.customers the customers off the book for longer than the period."""
+    """Erase from the personal-data zone the customers off the book for longer than the period."""
     committed = state.committed_snapshots(con)
     if not committed:
         return []
@@ -164,22 +170,25 @@ def _erase(con: duckdb.DuckDBPyConnection, retention: Retention, notes: list[str
         return []
     # Off the book for more than personal_data_days: last on the book before this date.
     since = latest - timedelta(days=retention.personal_data_days)
-    # A customer never seen on the book has been off it at least since the first night.
-    erased = (
-        "select distinct customers.customer_id from raw.customers as customers "
-        "left join marts.customer_state as customer_state "
-        "on customer_state.customer_id = customers.customer_id "
-        "and customer_state.snapshot_date = $version "
-        "where coalesce(customer_state.last_on_book_date, $first::date - 1) < $since"
-    )
     params = {"version": version, "first": committed[0], "since": since}
-    customers = warehouse.scalar(con, f"select count(*) from ({erased})", params)
-    if not customers:
-        return []
-    before = warehouse.count(con, "raw.customers")
-    con.execute(f"delete from raw.customers where customer_id in ({erased})", params)
-    rows = before - warehouse.count(con, "raw.customers")
-    return [Entry("erased", "raw.customers", since - timedelta(days=1), rows, customers)]
+    entries = []
+    for table in PERSONAL_TABLES:
+        # A customer never seen on the book has been off it at least since the first night.
+        erased = (
+            f"select distinct personal.customer_id from {table} as personal "
+            "left join marts.customer_state as customer_state "
+            "on customer_state.customer_id = personal.customer_id "
+            "and customer_state.snapshot_date = $version "
+            "where coalesce(customer_state.last_on_book_date, $first::date - 1) < $since"
+        )
+        customers = warehouse.scalar(con, f"select count(*) from ({erased})", params)
+        if not customers:
+            continue
+        before = warehouse.count(con, table)
+        con.execute(f"delete from {table} where customer_id in ({erased})", params)
+        rows = before - warehouse.count(con, table)
+        entries.append(Entry("erased", table, since - timedelta(days=1), rows, customers))
+    return entries
 
 
 def _record(

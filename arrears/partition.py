@@ -62,7 +62,7 @@ HISTORY: tuple[tuple[str, str], ...] = (
     # call caps and KPIs read the events of the last weeks (EVENT_DAYS bounds the cap periods)
     ("marts.contact_history", "snapshot_date >= $events_since"),
     # the phones and addresses reported bad on earlier nights (personal-data zone, as is the
-    # exchange folder: it holds the customers file too)
+    # exchange folder: it holds the customers file too, without the columns of WITHHELD)
     ("raw.contact_fingerprints", "snapshot_date < $snapshot_date"),
 )
 EVENT_DAYS = 60
@@ -71,6 +71,20 @@ EVENT_DAYS = 60
 def results() -> list[str]:
     """The customer models whose rows a partition writes and the main process merges."""
     return registry.frontier(MODELS)
+
+
+# Personal columns no model reads, which never go to the exchange folder: a partition computes
+# has_phone, the fingerprints and the like from the phone, email and address alone. A model that
+# came to read one of them would see NULL: tests/test_partition.py checks that none does.
+WITHHELD: dict[str, tuple[str, ...]] = {"customers": ("full_name", "national_id")}
+
+
+def _exported(dataset: str) -> str:
+    """The select list of a dataset's rows in the exchange: the WITHHELD columns emptied."""
+    columns = WITHHELD.get(dataset, ())
+    if not columns:
+        return "*"
+    return "* replace (" + ", ".join(f"null::varchar as {c}" for c in columns) + ")"
 
 
 def _check_history() -> None:
@@ -215,7 +229,7 @@ def export_partitions(
         if not _table_exists(con, "work", name):
             continue
         if "customer_id" in DATASETS[name].column_names:
-            query = f"select *, {_part('customer_id')} as part from work.{name}"
+            query = f"select {_exported(name)}, {_part('customer_id')} as part from work.{name}"
             used = {"partitions": partitions}
         else:
             query = (

@@ -281,6 +281,49 @@ def test_erasure_at_the_day_boundary(scene):
     assert again.entries == []
 
 
+def fingerprint_rows(db: Path) -> dict[str, int]:
+    with warehouse.opened(db, read_only=True) as con:
+        rows = con.execute("select customer_id, count(*) from raw.contact_fingerprints group by 1")
+        return dict(rows.fetchall())
+
+
+def test_erasure_takes_the_fingerprints_of_the_bad_contact_data_along(scene):
+    latest = NIGHTS[-1]
+    kept, gone = sorted(customer_rows(scene.warehouse))[:2]
+    # A customer erased from raw.customers earlier whose fingerprints stayed behind.
+    orphan = "C-ERASED-BEFORE"
+    with warehouse.opened(scene.warehouse) as con:
+        con.execute("delete from raw.contact_fingerprints")
+        reported = ((kept, "PHONE"), (gone, "PHONE"), (gone, "ADDRESS"), (orphan, "PHONE"))
+        for customer, contact in reported:
+            con.execute(
+                "insert into raw.contact_fingerprints values ($d, $c, $contact, "
+                "sha256($c || $contact), 'E-' || $c || $contact, 'CALL', 'WRONG_PARTY', "
+                "timestamptz '2025-06-01 10:00:00+08')",
+                {"d": NIGHTS[1], "c": customer, "contact": contact},
+            )
+    set_last_on_book(scene.warehouse, kept, latest - timedelta(days=1825), latest)
+    set_last_on_book(scene.warehouse, gone, latest - timedelta(days=1826), latest)
+    with warehouse.opened(scene.warehouse) as con:
+        con.execute(
+            "insert into marts.customer_state select * replace ($o as customer_id) "
+            "from marts.customer_state where customer_id = $c and snapshot_date = $v",
+            {"o": orphan, "c": gone, "v": latest},
+        )
+        report = housekeeping.run(con, latest, housekeeping.Retention.from_settings(scene), "fp")
+        again = housekeeping.run(con, latest, housekeeping.Retention.from_settings(scene), "again")
+
+    assert fingerprint_rows(scene.warehouse) == {kept: 1}
+    erased = {e.target: (e.customers, e.rows) for e in report.entries if e.action == "erased"}
+    assert erased["raw.contact_fingerprints"] == (2, 3)
+    assert gone not in customer_rows(scene.warehouse)
+    assert again.entries == []
+    cutoff = latest - timedelta(days=1826)
+    assert ("erased", "raw.contact_fingerprints", cutoff, 3, 2, None) in housekeeping_rows(
+        scene.warehouse
+    )
+
+
 def test_a_customer_never_on_the_book_counts_from_the_first_night(scene):
     latest, first = NIGHTS[-1], NIGHTS[0]
     customer = sorted(customer_rows(scene.warehouse))[0]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -11,10 +12,11 @@ import pytest
 import yaml
 from polars.testing import assert_frame_equal
 
-from arrears import commit, ingest, partition, state, warehouse
+from arrears import commit, ingest, partition, registry, state, warehouse
 from arrears.aging import build_aging, load_aging_config
 from arrears.generate import generate_landing
 from arrears.settings import DEFAULTS_DIR, Settings
+from arrears.sqlfiles import sql_text
 from arrears.strategy import decide, load_strategy
 
 START = date(2025, 6, 1)
@@ -81,6 +83,28 @@ def move_loans_to_other_customers(folder: Path, partitions: int) -> int:
     return int((moved["customer_id"] != loans["customer_id"]).sum())
 
 
+def assert_withheld_from(exchange: Path, customers_csv: Path) -> None:
+    """No name or national id of the landed customers is in the exchange folder's bytes."""
+    landed = pl.read_csv(customers_csv, infer_schema_length=0)
+    blobs = b"".join(p.read_bytes() for p in exchange.rglob("*") if p.is_file())
+    assert blobs
+    for column in ("full_name", "national_id"):
+        values = [v for v in landed[column].to_list() if v]
+        assert values
+        found = [v for v in values if v.encode() in blobs]
+        assert not found, f"{len(found)} values of {column} in the exchange folder"
+    # the phone numbers the partitions need do go there (the scan would see them)
+    assert any(v.encode() in blobs for v in landed["phone"].to_list() if v)
+
+
+def test_no_model_reads_a_column_withheld_from_the_partitions():
+    for model in registry.models().values():
+        text = sql_text(model.path)
+        for columns in partition.WITHHELD.values():
+            for column in columns:
+                assert not re.search(rf"\b{column}\b", text), f"{model.name} reads {column}"
+
+
 def test_partitioned_age_and_decide_equal_the_single_process_run(tmp_path: Path):
     landing = tmp_path / "landing"
     generate_landing(landing, START, 3, loans=300, seed=5)
@@ -101,6 +125,7 @@ def test_partitioned_age_and_decide_equal_the_single_process_run(tmp_path: Path)
 
         exchange = tmp_path / "exchange" / snapshot_date.isoformat()
         plans = partition.export_partitions(parted, snapshot_date, 3, exchange)
+        assert_withheld_from(exchange, landing / snapshot_date.isoformat() / "customers.csv")
         computed = [partition.compute_partition(plan, aging, strategy, TIMEZONE) for plan in plans]
         assert all(c["loan_aging"] for c in computed), "a partition got no loans"
         partition.merge_partitions(parted, plans, aging, strategy, TIMEZONE)

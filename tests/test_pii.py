@@ -125,6 +125,48 @@ def test_a_record_moved_to_another_customer_does_not_open():
         sealing.open_records(blob, ["C1"], PiiKey.generate())
 
 
+def test_a_night_carries_the_unchanged_sealed_records_and_seals_only_the_changed(
+    sealed, monkeypatch
+):
+    path, key = sealed
+    encrypted: list[str] = []
+    seal = sealing._seal
+
+    def counted(records, nonces, customer_ids, key):
+        encrypted.extend(customer_ids)
+        return seal(records, nonces, customer_ids, key)
+
+    monkeypatch.setattr(sealing, "_seal", counted)
+    after = date(2025, 7, 1)
+    con = warehouse.connect(path)
+    try:
+        con.execute("create schema if not exists work")
+        con.execute("create or replace table work.customers as from raw.customers limit 0")
+        insert_clear(con, "work.customers")
+        con.execute(
+            "update work.customers set snapshot_date = $d, phone = $p where customer_id = 'C2'",
+            {"d": after, "p": "13900000009"},
+        )
+        con.execute("update work.customers set snapshot_date = $d", {"d": after})
+        with warehouse.transaction(con):
+            assert sealing.seal_table(con, "work.customers", key) == 2
+        tonight = dict(con.execute("select customer_id, pii from work.customers").fetchall())
+        before = dict(con.execute("select customer_id, pii from raw.customers").fetchall())
+    finally:
+        con.close()
+    assert encrypted == ["C2"]
+    assert tonight["C1"] == before["C1"]
+    assert tonight["C2"] != before["C2"]
+    # What a fresh seal gives, byte for byte, and the changed record opens to the new value.
+    fresh = pl.DataFrame(
+        {c: [v] for c, v in zip(("customer_id", *sealing.PERSONAL), CLEAR[0], strict=True)}
+    )
+    assert sealing.seal_frame(fresh, key)["pii"].to_list() == [tonight["C1"]]
+    assert sealing.open_records([tonight["C2"]], ["C2"], key)["phone"] == ["13900000009"]
+    # Under another key nothing is carried: the records are sealed again.
+    assert sealing.seal_frame(fresh, PiiKey.generate())["pii"].to_list() != [tonight["C1"]]
+
+
 @pytest.mark.parametrize("given", ["missing", "wrong"])
 def test_a_missing_or_wrong_key_stops_with_exit_2_and_changes_nothing(sealed, given, monkeypatch):
     path, _key = sealed
