@@ -50,8 +50,8 @@ _CLASH_SQL = " or ".join(
 # of 32 bytes derived from the key), the record, US and the customer_id, a whole column at a
 # time in DuckDB. The secret fills SHA-256's first block, so the hash runs from a secret state;
 # cut to 96 of its 256 bits, the output cannot be extended to other inputs (the length-extension
-# weakness of a secret prefix needs the whole state). The record holds exactly len(SEALED) - 1 US (the
-# clash check), so record and customer_id are read back unambiguously. One hash rather than
+# weakness of a secret prefix needs the whole state). The record holds exactly len(SEALED) - 1
+# US (the clash check), so record and customer_id are read back unambiguously. One hash rather than
 # HMAC's two: this runs over every customer every night.
 _NONCE_SQL = "unhex(left(sha256($prefix || _record || chr(31) || customer_id), 24))"
 
@@ -153,6 +153,10 @@ def open_one(con: duckdb.DuckDBPyConnection, key: PiiKey) -> bool:
 def add_sealed_columns(con: duckdb.DuckDBPyConnection, table: str) -> None:
     con.execute(f"alter table {table} add column if not exists pii blob")
     con.execute(f"alter table {table} add column if not exists pii_key_id varchar")
+    # A table from before the coordinates (an upgrade seals it before adding them) seals them
+    # as missing.
+    for column in SEALED:
+        con.execute(f"alter table {table} add column if not exists {column} varchar")
 
 
 def seal_table(con: duckdb.DuckDBPyConnection, table: str, key: PiiKey) -> int:
