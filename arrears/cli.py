@@ -500,6 +500,39 @@ def housekeeping(
     out.print(f"housekeeping for {day} ({run_id}): {done}", highlight=False, soft_wrap=True)
 
 
+@app.command()
+def bureau(
+    month: Annotated[str, typer.Option("--month", help="The month reported (YYYY-MM)")],
+    warehouse: Warehouse = None,
+    outbox: Outbox = None,
+) -> None:
+    """Write a month's bureau files again (<outbox>/bureau/<YYYY-MM>/) from its committed rows
+    in marts.bureau_accounts: the same rows give the same bytes."""
+    import uuid
+
+    from arrears import warehouse as store
+    from arrears.bureau import files
+    from arrears.pii.keys import configured_key
+
+    try:
+        first = date.fromisoformat(f"{month}-01")
+    except ValueError:
+        raise ConfigError(f"--month: {month!r} is not a month (YYYY-MM)") from None
+    settings = _settings(warehouse=warehouse, outbox=outbox)
+    path = _existing_warehouse(settings)
+    reporter = files.Reporter(settings.bureau_reporter_id, settings.bureau_reporter_name)
+    with (
+        store.run_lock(path, settings.lock_timeout_seconds, f"arrears bureau {month}"),
+        store.opened(path, read_only=True) as con,
+    ):
+        content = files.publish(
+            con, settings.outbox, first, f"bureau-{uuid.uuid4()}", reporter,
+            configured_key(settings),
+        )  # fmt: skip
+    for entry in content["files"]:
+        out.print(f"{files.month_folder(settings.outbox, first) / entry['name']}: {entry['rows']}")
+
+
 @app.command("rebuild-state")
 def rebuild_state(
     through: Annotated[
