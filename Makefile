@@ -10,7 +10,7 @@ setup:
 	$(UV) sync --frozen
 
 demo: setup
-	$(UV) run --frozen arrears demo
+	$(UV) run --frozen arrears demo --start 2025-05-27
 
 test: setup
 	$(UV) run --frozen pytest

@@ -303,6 +303,9 @@ def generate(
             help="Also write each snapshot's next-day payments (landing/<D+1>/payments/)",
         ),
     ] = True,
+    bureau: Annotated[
+        bool, typer.Option("--bureau/--no-bureau", help="Also write credit-bureau reports")
+    ] = False,
 ) -> None:
     """Write a synthetic landing folder: a realistic book over consecutive days."""
     if fmt not in ("csv", "parquet"):
@@ -310,7 +313,15 @@ def generate(
     settings = _settings(landing=landing)
     first = _parse_date(start, "--start")
     summary = _generate(
-        settings.landing, first, days, loans, seed, fmt, skip_optional_every, payments=payments
+        settings.landing,
+        first,
+        days,
+        loans,
+        seed,
+        fmt,
+        skip_optional_every,
+        payments=payments,
+        bureau=bureau,
     )
     out.print(f"wrote {len(summary.dates)} snapshot days to {settings.landing}")
 
@@ -325,6 +336,7 @@ def _generate(
     skip_every: int = 0,
     *,
     payments: bool = False,
+    bureau: bool = False,
 ):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -352,6 +364,7 @@ def _generate(
             progress=progress,
             skip_optional_every=skip_every,
             payments=payments,
+            bureau=bureau,
         )
 
 
@@ -430,7 +443,7 @@ def demo(
     # A demo starts its own history, whatever an earlier demo left in the outbox.
     settings = _settings(landing=landing, warehouse=warehouse, outbox=outbox, init=True)
     first = _parse_date(start, "--start")
-    _generate(settings.landing, first, days, loans, seed=7, fmt="csv", payments=True)
+    _generate(settings.landing, first, days, loans, 7, "csv", payments=True, bureau=True)
     last = first + timedelta(days=days - 1)
     _backfill(first, last, settings)
     out.print()
@@ -452,11 +465,30 @@ def demo(
         f"  {settings.outbox / (last + timedelta(days=1)).isoformat() / 'cancel'}/   "
         "what its payments withdrew"
     )
+    _print_bureau_months(settings, first, last)
     out.print(
         "  uv run python -c \"import duckdb; duckdb.connect('"
         + str(settings.warehouse)
         + "', read_only=True).sql('from marts.kpi_daily order by all').show()\""
     )
+
+
+def _print_bureau_months(settings: Any, first: date, last: date) -> None:
+    """The month-end files the demo's nights wrote, or how to get some (docs/bureau.md)."""
+    from arrears.bureau import files, month
+
+    ends = [
+        first + timedelta(days=k)
+        for k in range((last - first).days + 1)
+        if month.is_reporting_day(first + timedelta(days=k), settings.bureau_day)
+    ]
+    for end in ends:
+        out.print(f"  {files.month_folder(settings.outbox, end.replace(day=1))}/   bureau files")
+    if not ends:
+        out.print(
+            "  no month end among the demo's nights: `arrears demo --start 2025-05-27` ends on "
+            "2025-05-31 and writes outbox/bureau/2025-05/ (PBOC and Metro 2)"
+        )
 
 
 def _existing_warehouse(settings: Any) -> Path:
