@@ -63,15 +63,16 @@ components as (
         coalesce($snapshot_date::date - today.last_payment_date, $cap_days_since_payment)
             as days_since_payment,
         today.outstanding_principal,
-        coalesce(
-            (
+        -- greatest() skips nulls: a customer without a report is tested first
+        case
+            when bureau.customer_id is null then 0
+            else (
                 $cap_bureau_score::double
                     - least(greatest(bureau.bureau_score, 0), $cap_bureau_score)
             ) / $cap_bureau_score::double / 2
             + least(greatest(bureau.external_overdue_accounts, 0), $cap_external_overdue)
-                / $cap_external_overdue::double / 2,
-            0
-        ) as bureau_component,
+                / $cap_external_overdue::double / 2
+        end as bureau_component,
     from today
     left join bureau
         on bureau.customer_id = today.customer_id
