@@ -293,7 +293,7 @@ def generate(
         typer.Option(
             "--skip-optional-every",
             min=0,
-            help="Leave out arrangements and holds every N-th day (exercises carry-forward)",
+            help="Leave out arrangements, holds and bureau every N-th day (exercises carry-forward)",
         ),
     ] = 0,
     payments: Annotated[
@@ -305,7 +305,7 @@ def generate(
     ] = True,
     bureau: Annotated[
         bool, typer.Option("--bureau/--no-bureau", help="Also write credit-bureau reports")
-    ] = False,
+    ] = True,
 ) -> None:
     """Write a synthetic landing folder: a realistic book over consecutive days."""
     if fmt not in ("csv", "parquet"):

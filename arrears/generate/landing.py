@@ -74,14 +74,16 @@ def generate_landing(
     *,
     skip_optional_every: int = 0,
     payments: bool = False,
-    bureau: bool = False,
+    bureau: bool = True,
 ) -> GenerateSummary:
     """Write `days` consecutive snapshot folders from `start` for a book of about `loans` loans.
 
     Deterministic: the same arguments give byte-identical files. Date folders written are
     overwritten (files of other formats or datasets left from an earlier run are removed).
-    With skip_optional_every = n > 0, every n-th day after the first has no arrangements or holds
-    file, so the previous state must carry forward.
+    With skip_optional_every = n > 0, every n-th day after the first has no arrangements, holds
+    or bureau file, so the previous state must carry forward.
+    With bureau (the default), each day has the credit-bureau reports in force: one per listed
+    customer, pulled on the 1st of the month (docs/bureau.md).
     With payments, the day after each snapshot also gets that day's intraday payments,
     `<D+1>/payments/payments-<HH>.<fmt>` (the payments made before HH:00, one file per batch;
     the folder of the day after the last snapshot then holds only payments/).
@@ -229,7 +231,7 @@ class _Writer:
         counts["contact_events"] = self._write(
             folder, "contact_events", [self._contact_events(state, day)]
         )
-        if self.bureau:
+        if self.bureau and not skip_optional:
             counts["bureau"] = self._write(
                 folder, "bureau", [self._bureau(np.nonzero(customers_listed)[0], day)]
             )
