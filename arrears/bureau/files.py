@@ -9,18 +9,17 @@ full name and national id only, opened from raw.customers while the files are wr
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import os
 import shutil
-from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import polars as pl
 from cryptography.exceptions import InvalidTag
 
 from arrears.bureau import metro2
@@ -62,6 +61,8 @@ ACCOUNT_TYPES = {
     "mortgage": ("M", "26"),
 }
 DEFAULT_ACCOUNT_TYPE = ("I", "01")
+# Base segments encoded at a time (bounds the memory of the records' text).
+_CHUNK_ROWS = 200_000
 
 _ROWS = """
 select *
@@ -98,100 +99,92 @@ def month_folder(outbox: Path, month: date) -> Path:
 
 def identities(
     con: duckdb.DuckDBPyConnection, month: date, day: date, key: PiiKey | None
-) -> dict[str, tuple[str | None, str | None]]:
-    """customer_id -> (full_name, national_id) of the month's customers, opened with `key`."""
+) -> pl.DataFrame:
+    """customer_id, full_name, national_id of the month's customers, opened with `key`."""
     frame = query_frame(con, _IDENTITIES, {"month": month, "day": day})
-    sealed = frame.filter(frame["pii"].is_not_null())
+    sealed = frame.filter(pl.col("pii").is_not_null())
     if sealed.height < frame.height:
         raise ArrearsError(
             f"raw.customers holds {frame.height - sealed.height} customers of the bureau month "
             f"{month:%Y-%m} whose personal data is not sealed; refusing to write the files"
         )
-    if not sealed.height:
-        return {}
-    found = set(sealed["pii_key_id"].unique().to_list())
-    if key is None or found != {key.key_id}:
-        raise ConfigError(
-            f"the customers of the bureau month {month:%Y-%m} are sealed with key "
-            f"{', '.join(sorted(found))}, not with the given key ({key.key_id if key else 'none'})"
-        )
-    ids = sealed["customer_id"].to_list()
-    try:
-        opened = open_records(sealed["pii"].to_list(), ids, key)
-    except InvalidTag:
-        raise ConfigError(f"the given key does not open the customers of {month:%Y-%m}") from None
-    return dict(zip(ids, zip(opened["full_name"], opened["national_id"], strict=True), strict=True))
+    opened: dict[str, list[str | None]] = {"full_name": [], "national_id": []}
+    if sealed.height:
+        found = set(sealed["pii_key_id"].unique().to_list())
+        if key is None or found != {key.key_id}:
+            raise ConfigError(
+                f"the customers of the bureau month {month:%Y-%m} are sealed with key "
+                f"{', '.join(sorted(found))}, not with the given key "
+                f"({key.key_id if key else 'none'})"
+            )
+        try:
+            opened = open_records(sealed["pii"].to_list(), sealed["customer_id"].to_list(), key)
+        except InvalidTag:
+            raise ConfigError(
+                f"the given key does not open the customers of {month:%Y-%m}"
+            ) from None
+    return sealed.select("customer_id").with_columns(
+        pl.Series("full_name", opened["full_name"], dtype=pl.String),
+        pl.Series("national_id", opened["national_id"], dtype=pl.String),
+    )
 
 
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value)
+def pboc_frame(rows: pl.DataFrame) -> pl.DataFrame:
+    """The CSV's columns as text: amounts with their two decimals, dates YYYY-MM-DD."""
+    return rows.with_columns(month=pl.col("report_month").dt.strftime("%Y-%m")).select(
+        pl.col(c).cast(pl.String) for c in PBOC_COLUMNS
+    )
 
 
-def pboc_row(row: dict[str, Any], name: str | None, national_id: str | None) -> list[str]:
-    values = {**row, "full_name": name, "national_id": national_id}
-    values["month"] = row["report_month"].strftime("%Y-%m")
-    return [_text(values[c]) for c in PBOC_COLUMNS]
-
-
-def split_name(full_name: str | None) -> tuple[str, str]:
-    """(surname, first name): a name without blanks goes whole into the surname; otherwise the
-    last word is the surname (the order of the US format's names)."""
-    words = (full_name or "").split()
-    if len(words) < 2:
-        return " ".join(words), ""
-    return words[-1], " ".join(words[:-1])
-
-
-def social_security_number(national_id: str | None) -> int | None:
-    """The 9-digit numeric field takes a national id of 9 digits; any other id is not sent."""
-    if national_id and len(national_id) == 9 and national_id.isdigit():
-        return int(national_id)
-    return None
-
-
-def base_values(
-    row: dict[str, Any], name: str | None, national_id: str | None, reporter: Reporter
-) -> dict[str, metro2.Value]:
-    """The base segment of one reported loan (docs/bureau.md, "Metro 2 fields")."""
-    portfolio, account_type = ACCOUNT_TYPES.get(row["product"] or "", DEFAULT_ACCOUNT_TYPE)
-    surname, first_name = split_name(name)
-    terms = "REV" if portfolio == "R" else f"{min(row['terms_duration'], 999):03d}"
-    return {
-        "record_descriptor_word": metro2.RECORD_BYTES,
-        "processing_indicator": 1,
-        "time_stamp": row["snapshot_date"].strftime("%m%d%Y") + "000000",
-        "correction_indicator": 0,
-        "identification_number": reporter.identification,
-        "consumer_account_number": row["loan_id"],
-        "portfolio_type": portfolio,
-        "account_type": account_type,
-        "date_opened": row["date_opened"],
-        "credit_limit": 0,
-        "highest_credit": row["principal_amount"],
-        "terms_duration": terms,
-        "terms_frequency": "M",
-        "scheduled_monthly_payment_amount": row["due_this_month"],
-        "actual_payment_amount": row["paid_this_month"],
-        "account_status": row["account_status"],
-        "payment_rating": row["payment_rating"],
-        "payment_history_profile": row["payment_history_profile"],
-        "compliance_condition_code": row["compliance_condition_code"],
-        "current_balance": row["balance"],
-        "amount_past_due": row["amount_past_due"],
-        "original_charge_off_amount": row["original_charge_off_amount"],
-        "date_account_information": row["snapshot_date"],
-        "date_first_delinquency": row["first_delinquency_date"],
-        "date_closed": row["date_closed"],
-        "date_last_payment": row["last_payment_date"],
-        "surname": surname,
-        "first_name": first_name,
-        "social_security_number": social_security_number(national_id),
-        "ecoa_code": "1",
-    }
+def base_frame(rows: pl.DataFrame, reporter: Reporter) -> pl.DataFrame:
+    """The base segment's fields of every reported loan (docs/bureau.md, "Base segment")."""
+    words = pl.col("full_name").fill_null("").str.strip_chars().str.split(" ")
+    words = words.list.eval(pl.element().filter(pl.element() != ""))
+    several = words.list.len() >= 2
+    portfolio = pl.col("product").replace_strict(
+        {k: v[0] for k, v in ACCOUNT_TYPES.items()}, default=DEFAULT_ACCOUNT_TYPE[0]
+    )
+    return rows.select(
+        record_descriptor_word=pl.lit(metro2.RECORD_BYTES),
+        processing_indicator=pl.lit(1),
+        time_stamp=pl.col("snapshot_date").dt.strftime("%m%d%Y") + "000000",
+        correction_indicator=pl.lit(0),
+        identification_number=pl.lit(reporter.identification),
+        consumer_account_number=pl.col("loan_id"),
+        portfolio_type=portfolio,
+        account_type=pl.col("product").replace_strict(
+            {k: v[1] for k, v in ACCOUNT_TYPES.items()}, default=DEFAULT_ACCOUNT_TYPE[1]
+        ),
+        date_opened=pl.col("date_opened"),
+        credit_limit=pl.lit(0),
+        highest_credit=pl.col("principal_amount"),
+        terms_duration=pl.when(portfolio == "R")
+        .then(pl.lit("REV"))
+        .otherwise(pl.col("terms_duration").clip(0, 999).cast(pl.String).str.zfill(3)),
+        terms_frequency=pl.lit("M"),
+        scheduled_monthly_payment_amount=pl.col("due_this_month"),
+        actual_payment_amount=pl.col("paid_this_month"),
+        account_status=pl.col("account_status"),
+        payment_rating=pl.col("payment_rating"),
+        payment_history_profile=pl.col("payment_history_profile"),
+        compliance_condition_code=pl.col("compliance_condition_code"),
+        current_balance=pl.col("balance"),
+        amount_past_due=pl.col("amount_past_due"),
+        original_charge_off_amount=pl.col("original_charge_off_amount"),
+        date_account_information=pl.col("snapshot_date"),
+        date_first_delinquency=pl.col("first_delinquency_date"),
+        date_closed=pl.col("date_closed"),
+        date_last_payment=pl.col("last_payment_date"),
+        # a name without blanks goes whole into the surname; otherwise its last word is the
+        # surname (the order of the US format's names)
+        surname=pl.when(several).then(words.list.last()).otherwise(words.list.join(" ")),
+        first_name=pl.when(several).then(words.list.head(words.list.len() - 1).list.join(" ")),
+        # the 9-digit numeric field takes a national id of 9 digits; any other is not sent
+        social_security_number=pl.when(pl.col("national_id").str.contains(r"^[0-9]{9}$"))
+        .then(pl.col("national_id"))
+        .cast(pl.Int64),
+        ecoa_code=pl.lit("1"),
+    )
 
 
 def header_values(month_end: date, reporter: Reporter) -> dict[str, metro2.Value]:
@@ -209,7 +202,7 @@ def header_values(month_end: date, reporter: Reporter) -> dict[str, metro2.Value
     }
 
 
-def trailer_values(statuses: Counter[str], social_numbers: int) -> dict[str, metro2.Value]:
+def trailer_values(statuses: dict[str, int], social_numbers: int) -> dict[str, metro2.Value]:
     total = sum(statuses.values())
     values: dict[str, metro2.Value] = {
         "record_descriptor_word": metro2.RECORD_BYTES,
@@ -235,28 +228,23 @@ def _entry(path: Path, fmt: str, rows: int) -> ManifestFile:
 
 
 def write_files(
-    folder: Path, rows: list[dict[str, Any]], people: dict, reporter: Reporter, day: date
+    folder: Path, rows: pl.DataFrame, reporter: Reporter, day: date
 ) -> list[ManifestFile]:
-    """pboc_accounts.csv and metro2.dat of the month's rows into `folder`."""
+    """pboc_accounts.csv and metro2.dat of the month's rows (with their identities) into
+    `folder`."""
     pboc = folder / PBOC_NAME
-    with pboc.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(PBOC_COLUMNS)
-        for row in rows:
-            writer.writerow(pboc_row(row, *people.get(row["customer_id"], (None, None))))
-    statuses: Counter[str] = Counter()
-    social = 0
+    pboc_frame(rows).write_csv(pboc, null_value="", line_terminator="\n")
+    bases = base_frame(rows, reporter)
+    statuses = dict(bases.group_by("account_status").len().iter_rows())
+    social = bases["social_security_number"].drop_nulls().len()
     dat = folder / METRO2_NAME
     with dat.open("wb") as out:
         out.write(metro2.encode(metro2.HEADER, header_values(day, reporter)) + b"\n")
-        for row in rows:
-            name, national_id = people.get(row["customer_id"], (None, None))
-            values = base_values(row, name, national_id, reporter)
-            statuses[row["account_status"]] += 1
-            social += values["social_security_number"] is not None
-            out.write(metro2.encode(metro2.BASE, values) + b"\n")
+        for lo in range(0, bases.height, _CHUNK_ROWS):
+            records = metro2.encode_frame(metro2.BASE, bases.slice(lo, _CHUNK_ROWS))
+            out.write((records.str.join("\n").item() + "\n").encode("utf-8"))
         out.write(metro2.encode(metro2.TRAILER, trailer_values(statuses, social)) + b"\n")
-    return [_entry(pboc, "csv", len(rows)), _entry(dat, "metro2", len(rows))]
+    return [_entry(pboc, "csv", rows.height), _entry(dat, "metro2", rows.height)]
 
 
 def manifest(
@@ -306,9 +294,9 @@ def publish(
             f"marts.bureau_accounts holds no rows for {month:%Y-%m}: rerun its reporting night "
             "(arrears run --date <the month's last day>) to build them"
         )
-    rows = frame.to_dicts()
-    day = max(r["snapshot_date"] for r in rows)
-    people = identities(con, month, day, key)
+    day = frame["snapshot_date"].max()
+    assert isinstance(day, date)
+    rows = frame.join(identities(con, month, day, key), on="customer_id", how="left")
     target = month_folder(outbox, month)
     parent = target.parent
     parent.mkdir(parents=True, exist_ok=True)
@@ -318,7 +306,7 @@ def publish(
         new = parent / f".{target.name}.tmp-{token}"
         new.mkdir()
         try:
-            files = write_files(new, rows, people, reporter, day)
+            files = write_files(new, rows, reporter, day)
             content = manifest(run_id, month, day, files, datetime.now(UTC))
             (new / MANIFEST_NAME).write_text(
                 json.dumps(content, indent=2) + "\n", encoding="utf-8"

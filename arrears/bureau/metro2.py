@@ -13,6 +13,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Literal
 
+import polars as pl
+
 RECORD_BYTES = 426
 
 
@@ -220,3 +222,51 @@ def decode(layout: tuple[Field, ...], record: bytes) -> dict[str, str | int | da
         else:
             values[f.name] = raw.decode("utf-8").rstrip(" ")
     return values
+
+
+def _fit_series(text: pl.Series, width: int) -> pl.Series:
+    """`_fit` over a column: blank-filled to `width` bytes; the rare value longer than the
+    field is cut in Python, at a character boundary."""
+    text = text.cast(pl.String).fill_null("")
+    too_long = text.str.len_bytes() > width
+    if too_long.any():
+        index = too_long.arg_true()
+        cut = [_fit(v, width).decode("utf-8").rstrip(" ") for v in text.gather(index).to_list()]
+        text = text.scatter(index, cut)
+    padding = pl.lit(" " * width).str.slice(0, width - pl.col("t").str.len_bytes())
+    return pl.DataFrame({"t": text}).select(pl.concat_str([pl.col("t"), padding])).to_series()
+
+
+def _column(f: Field, values: pl.Series | None, rows: int) -> pl.Series:
+    if values is None:
+        values = pl.Series([None] * rows, dtype=pl.String)
+    if f.kind == "A":
+        return _fit_series(values, f.length)
+    if f.kind == "D":
+        return values.cast(pl.Date).dt.strftime("%m%d%Y").fill_null("0" * f.length)
+    numbers = values.cast(pl.Int64).fill_null(0)  # money in whole units, cents dropped
+    if rows and numbers.min() < 0:  # type: ignore[operator]
+        raise ValueError(f"Metro 2 {f.name}: a negative value")
+    text = numbers.cast(pl.String)
+    if rows and text.str.len_chars().max() > f.length:  # type: ignore[operator]
+        raise ValueError(f"Metro 2 {f.name}: a value does not fit {f.length} digits")
+    return text.str.zfill(f.length)
+
+
+def encode_frame(layout: tuple[Field, ...], values: pl.DataFrame) -> pl.Series:
+    """`encode` for every row of `values` (one column per field; a missing column is blank or
+    zero), as text: one record per row, each RECORD_BYTES bytes of UTF-8."""
+    unknown = set(values.columns) - {f.name for f in layout}
+    if unknown:
+        raise KeyError(f"not Metro 2 fields of this record: {sorted(unknown)}")
+    rows = values.height
+    columns = [
+        _column(f, values.get_column(f.name) if f.name in values.columns else None, rows)
+        for f in layout
+    ]
+    records = pl.DataFrame({str(i): c for i, c in enumerate(columns)}).select(
+        pl.concat_str(pl.all()).alias("record")
+    )["record"]
+    if rows and (records.str.len_bytes() != RECORD_BYTES).any():
+        raise ValueError("a Metro 2 record is not 426 bytes")
+    return records
