@@ -293,7 +293,7 @@ def generate(
         typer.Option(
             "--skip-optional-every",
             min=0,
-            help="Leave out arrangements, holds and bureau every N-th day (exercises carry-forward)",
+            help="Leave out the carried datasets every N-th day (exercises carry-forward)",
         ),
     ] = 0,
     payments: Annotated[

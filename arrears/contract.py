@@ -225,8 +225,7 @@ BUREAU = Dataset(
 )
 
 DATASETS: dict[str, Dataset] = {
-    d.name: d
-    for d in (LOANS, INSTALLMENTS, CUSTOMERS, ARRANGEMENTS, CONTACT_EVENTS, HOLDS, BUREAU)
+    d.name: d for d in (LOANS, INSTALLMENTS, CUSTOMERS, ARRANGEMENTS, CONTACT_EVENTS, HOLDS, BUREAU)
 }
 
 # Payments during the action day A (CONTRACT section 9): `landing/<A>/payments/*.csv|parquet`,

@@ -8,13 +8,13 @@ from typing import Any
 
 import duckdb
 import polars as pl
-
 from aging_support import CONFIG, given
+from fixtures.pii_support import TEST_KEY
+
 from arrears import registry, state, warehouse
 from arrears.aging import AGE_MODELS, build_aging
 from arrears.bureau import month
 from arrears.pii.sealing import seal_frame
-from fixtures.pii_support import TEST_KEY
 
 TIMEZONE = "Asia/Shanghai"
 DISPUTE_DAYS = 30

@@ -12,13 +12,13 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
-
 from aging_support import installment, loan, paid_in_full
+from bureau_support import customers, night, reported
+from fixtures.pii_support import TEST_KEY
+
 from arrears import warehouse
 from arrears.bureau import files, metro2
 from arrears.publish.manifest import file_sha256
-from bureau_support import customers, night, reported
-from fixtures.pii_support import TEST_KEY
 
 JAN, FEB = date(2026, 1, 31), date(2026, 2, 28)
 REPORTER = files.Reporter("LENDER01", "TEST LENDER")
@@ -152,7 +152,9 @@ def test_metro2_read_back_by_offsets_equals_the_warehouse_field_by_field(publish
         assert base == expected, loan_id
     # the cases the comparison must have seen
     assert bases["L1"]["account_status"] == "80" and bases["L1"]["date_first_delinquency"]
-    assert bases["L3"]["account_status"] == "97" and bases["L3"]["compliance_condition_code"] == "XB"
+    assert (
+        bases["L3"]["account_status"] == "97" and bases["L3"]["compliance_condition_code"] == "XB"
+    )
     assert bases["L4"]["payment_history_profile"] == "0" + "B" * 23
     assert bases["L1"]["surname"] == "王小明" and bases["L2"]["surname"] == "Public"
 
@@ -181,7 +183,9 @@ def test_the_manifest_lists_the_files_and_a_rewrite_gives_the_same_bytes(publish
     for entry in manifest["files"]:
         assert file_sha256(published["folder"] / entry["name"]) == (entry["sha256"], entry["bytes"])
         assert entry["rows"] == 4
-    files.publish(published["con"], published["root"], FEB.replace(day=1), "run-2", REPORTER, TEST_KEY)
+    files.publish(
+        published["con"], published["root"], FEB.replace(day=1), "run-2", REPORTER, TEST_KEY
+    )
     again = {p.name: p.read_bytes() for p in published["folder"].iterdir()}
     for name in (files.PBOC_NAME, files.METRO2_NAME):
         assert again[name] == published["bytes"][name]

@@ -10,10 +10,10 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
-
 from aging_support import installment, loan, paid_in_full
-from arrears import warehouse
 from bureau_support import night, reported
+
+from arrears import warehouse
 
 JAN, FEB, MAR = date(2026, 1, 31), date(2026, 2, 28), date(2026, 3, 31)
 # (dpd at the January month end, PBOC character, Metro 2 account status)

@@ -42,7 +42,11 @@ def ran(prefect_harness, tmp_path_factory):
     args = ["backfill", "--from", FIRST.isoformat(), "--to", "2025-06-01", "--init"]
     assert main([*args, "--landing", str(root / "landing"), *options(root)]) == 0
     folder = files.month_folder(root / "outbox", MONTH_END.replace(day=1))
-    return {"root": root, "folder": folder, "bytes": {p.name: p.read_bytes() for p in folder.iterdir()}}
+    return {
+        "root": root,
+        "folder": folder,
+        "bytes": {p.name: p.read_bytes() for p in folder.iterdir()},
+    }
 
 
 def test_the_month_end_night_writes_the_month_and_no_other_night_does(ran):

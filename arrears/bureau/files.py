@@ -308,9 +308,7 @@ def publish(
         try:
             files = write_files(new, rows, reporter, day)
             content = manifest(run_id, month, day, files, datetime.now(UTC))
-            (new / MANIFEST_NAME).write_text(
-                json.dumps(content, indent=2) + "\n", encoding="utf-8"
-            )
+            (new / MANIFEST_NAME).write_text(json.dumps(content, indent=2) + "\n", encoding="utf-8")
             fsync_path(new / MANIFEST_NAME)
             fsync_path(new)
             swap_in(new, target, parent / f".{target.name}.old-{token}")
@@ -318,4 +316,3 @@ def publish(
             shutil.rmtree(new, ignore_errors=True)
             raise
     return content
-

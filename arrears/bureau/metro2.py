@@ -182,6 +182,8 @@ def _field(f: Field, value: Value) -> bytes:
         if not isinstance(value, date):
             raise TypeError(f"Metro 2 {f.name}: a date, not {value!r}")
         return value.strftime("%m%d%Y").encode("ascii")
+    if isinstance(value, date):
+        raise TypeError(f"Metro 2 {f.name}: a number, not {value!r}")
     number = 0 if value is None else int(value)  # money in whole units, cents dropped
     if number < 0:
         raise ValueError(f"Metro 2 {f.name}: {value} is negative")
