@@ -136,6 +136,18 @@ def test_paid_as_due_is_N_nothing_due_is_star(months):
     assert months["jan"]["PAID"]["status_char"] == "N"
     assert months["jan"]["QUIET"]["status_char"] == "*"
     assert months["jan"]["QUIET"]["due_this_month"] == 0
+    paid = months["jan"]["PAID"]
+    assert (paid["due_this_month"], paid["paid_this_month"]) == (Decimal("1050.00"),) * 2
+    assert (paid["last_payment_date"], paid["last_payment_amount"]) == (
+        date(2026, 1, 10),
+        Decimal("1050.00"),
+    )
+    # the next month: paid since the previous report, nothing
+    assert months["feb"]["PAID"]["paid_this_month"] == 0
+    assert months["feb"]["PAID"]["last_payment_amount"] == Decimal("1050.00")
+    # paid in December: not this month's payment, still the last one
+    assert months["jan"]["QUIET"]["paid_this_month"] == 0
+    assert months["jan"]["QUIET"]["last_payment_date"] == date(2025, 12, 10)
 
 
 def test_the_month_a_loan_opens(months):

@@ -59,9 +59,12 @@ installments as (
     )
 ),
 
-schedule as (
+-- one pass over the schedule: per loan and last payment day first, so that what was paid on
+-- the loan's latest payment day comes out of the same scan
+schedule_by_payment_day as (
     select
         loan_id,
+        last_payment_date,
         count(*) as periods,
         count(*) filter (where due_date > $snapshot_date) as remaining_periods,
         coalesce(sum(unpaid_principal_amount) filter (
@@ -74,22 +77,30 @@ schedule as (
             where is_overdue and days_overdue > 180), 0) as principal_180_plus,
         coalesce(sum(due_amount) filter (
             where due_date between $report_month and $snapshot_date), 0) as due_this_month,
+        sum(paid_amount) as paid_amount,
+    from installments
+    group by loan_id, last_payment_date
+),
+
+schedule as (
+    select
+        loan_id,
+        sum(periods) as periods,
+        sum(remaining_periods) as remaining_periods,
+        sum(principal_31_60) as principal_31_60,
+        sum(principal_61_90) as principal_61_90,
+        sum(principal_91_180) as principal_91_180,
+        sum(principal_180_plus) as principal_180_plus,
+        sum(due_this_month) as due_this_month,
         coalesce(sum(paid_amount) filter (
             where last_payment_date between $report_month and $snapshot_date), 0)
             as paid_on_installments_this_month,
         max(last_payment_date) as last_payment_date,
-    from installments
+        -- what was paid on the installments whose latest payment was the loan's latest
+        -- payment day (arg_max skips the installments never paid)
+        arg_max(paid_amount, last_payment_date) as last_payment_amount,
+    from schedule_by_payment_day
     group by loan_id
-),
-
--- what was paid on the installments whose latest payment was the loan's latest payment day
-last_payment as (
-    select installments.loan_id, sum(installments.paid_amount) as amount
-    from installments
-    inner join schedule
-        on schedule.loan_id = installments.loan_id
-        and schedule.last_payment_date = installments.last_payment_date
-    group by installments.loan_id
 ),
 
 on_book as (
@@ -117,15 +128,13 @@ on_book as (
         schedule.principal_180_plus,
         schedule.due_this_month,
         schedule.paid_on_installments_this_month,
-        last_payment.amount as last_payment_amount,
+        schedule.last_payment_amount,
         null::date as gone_since,
     from aging
     inner join loans
         on loans.loan_id = aging.loan_id
     left join schedule
         on schedule.loan_id = aging.loan_id
-    left join last_payment
-        on last_payment.loan_id = aging.loan_id
     left join previous
         on previous.loan_id = aging.loan_id
     left join previous_month_end
