@@ -210,3 +210,11 @@ def test_a_month_without_rows_is_refused(published):
 
     with pytest.raises(ArrearsError, match="no rows for 2025-12"):
         files.publish(published["con"], published["root"], date(2025, 12, 1), "r", REPORTER, None)
+
+
+def test_written_a_batch_at_a_time_the_files_are_the_same(published, monkeypatch):
+    monkeypatch.setattr(files, "_CHUNK_ROWS", 1)
+    month = FEB.replace(day=1)
+    files.publish(published["con"], published["root"], month, "run-3", REPORTER, TEST_KEY)
+    for name in (files.PBOC_NAME, files.METRO2_NAME):
+        assert (published["folder"] / name).read_bytes() == published["bytes"][name]

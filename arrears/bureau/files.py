@@ -13,6 +13,8 @@ import hashlib
 import json
 import os
 import shutil
+from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -61,8 +63,8 @@ ACCOUNT_TYPES = {
     "mortgage": ("M", "26"),
 }
 DEFAULT_ACCOUNT_TYPE = ("I", "01")
-# Base segments encoded at a time (bounds the memory of the records' text).
-_CHUNK_ROWS = 200_000
+# Accounts read, joined and written at a time: the memory of the files is a batch's.
+_CHUNK_ROWS = 100_000
 
 _ROWS = """
 select *
@@ -228,23 +230,38 @@ def _entry(path: Path, fmt: str, rows: int) -> ManifestFile:
 
 
 def write_files(
-    folder: Path, rows: pl.DataFrame, reporter: Reporter, day: date
+    folder: Path,
+    batches: Iterable[pl.DataFrame],
+    people: pl.DataFrame,
+    reporter: Reporter,
+    day: date,
 ) -> list[ManifestFile]:
-    """pboc_accounts.csv and metro2.dat of the month's rows (with their identities) into
-    `folder`."""
-    pboc = folder / PBOC_NAME
-    pboc_frame(rows).write_csv(pboc, null_value="", line_terminator="\n")
-    bases = base_frame(rows, reporter)
-    statuses = dict(bases.group_by("account_status").len().iter_rows())
-    social = bases["social_security_number"].drop_nulls().len()
-    dat = folder / METRO2_NAME
-    with dat.open("wb") as out:
-        out.write(metro2.encode(metro2.HEADER, header_values(day, reporter)) + b"\n")
-        for lo in range(0, bases.height, _CHUNK_ROWS):
-            records = metro2.encode_frame(metro2.BASE, bases.slice(lo, _CHUNK_ROWS))
-            out.write((records.str.join("\n").item() + "\n").encode("utf-8"))
-        out.write(metro2.encode(metro2.TRAILER, trailer_values(statuses, social)) + b"\n")
-    return [_entry(pboc, "csv", rows.height), _entry(dat, "metro2", rows.height)]
+    """pboc_accounts.csv and metro2.dat into `folder`, from the month's rows in loan_id order,
+    a batch at a time (the memory is a batch's), with their identities from `people`."""
+    pboc, dat = folder / PBOC_NAME, folder / METRO2_NAME
+    statuses: Counter[str] = Counter()
+    rows = social = 0
+    with pboc.open("wb") as csv_out, dat.open("wb") as dat_out:
+        dat_out.write(metro2.encode(metro2.HEADER, header_values(day, reporter)) + b"\n")
+        for batch in batches:
+            batch = batch.join(people, on="customer_id", how="left", maintain_order="left")
+            pboc_frame(batch).write_csv(
+                csv_out, include_header=rows == 0, null_value="", line_terminator="\n"
+            )
+            bases = base_frame(batch, reporter)
+            statuses.update(dict(bases.group_by("account_status").len().iter_rows()))
+            social += bases["social_security_number"].drop_nulls().len()
+            records = metro2.encode_frame(metro2.BASE, bases)
+            dat_out.write((records.str.join("\n").item() + "\n").encode("utf-8"))
+            rows += batch.height
+        trailer = trailer_values(dict(statuses), social)
+        dat_out.write(metro2.encode(metro2.TRAILER, trailer) + b"\n")
+    return [_entry(pboc, "csv", rows), _entry(dat, "metro2", rows)]
+
+
+def _batches(con: duckdb.DuckDBPyConnection, month: date) -> Iterator[pl.DataFrame]:
+    for batch in con.sql(_ROWS, params={"month": month}).to_arrow_reader(_CHUNK_ROWS):
+        yield pl.DataFrame(pl.from_arrow(batch))
 
 
 def manifest(
@@ -288,15 +305,16 @@ def publish(
     key: PiiKey | None,
 ) -> dict[str, Any]:
     """Write the month's set from marts.bureau_accounts and swap it in; returns the manifest."""
-    frame = query_frame(con, _ROWS, {"month": month})
-    if not frame.height:
+    day = con.execute(
+        "select max(snapshot_date) from marts.bureau_accounts where report_month = $month",
+        {"month": month},
+    ).fetchall()[0][0]
+    if day is None:
         raise ArrearsError(
             f"marts.bureau_accounts holds no rows for {month:%Y-%m}: rerun its reporting night "
             "(arrears run --date <the month's last day>) to build them"
         )
-    day = frame["snapshot_date"].max()
-    assert isinstance(day, date)
-    rows = frame.join(identities(con, month, day, key), on="customer_id", how="left")
+    people = identities(con, month, day, key)
     target = month_folder(outbox, month)
     parent = target.parent
     parent.mkdir(parents=True, exist_ok=True)
@@ -306,7 +324,7 @@ def publish(
         new = parent / f".{target.name}.tmp-{token}"
         new.mkdir()
         try:
-            files = write_files(new, rows, reporter, day)
+            files = write_files(new, _batches(con, month), people, reporter, day)
             content = manifest(run_id, month, day, files, datetime.now(UTC))
             (new / MANIFEST_NAME).write_text(json.dumps(content, indent=2) + "\n", encoding="utf-8")
             fsync_path(new / MANIFEST_NAME)
