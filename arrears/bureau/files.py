@@ -63,8 +63,8 @@ ACCOUNT_TYPES = {
     "mortgage": ("M", "26"),
 }
 DEFAULT_ACCOUNT_TYPE = ("I", "01")
-# Accounts read, joined and written at a time: the memory of the files is a batch's.
-_CHUNK_ROWS = 100_000
+# Accounts read, named and written at a time: the memory of the files is a batch's.
+_CHUNK_ROWS = 25_000
 
 _ROWS = """
 select *
@@ -99,10 +99,40 @@ def month_folder(outbox: Path, month: date) -> Path:
     return Path(outbox) / "bureau" / month.strftime("%Y-%m")
 
 
+@dataclass(frozen=True)
+class Identities:
+    """The month's customers' sealed records, checked against the key; opened a batch of
+    accounts at a time (`opened`), so that the clear names never are all in memory at once."""
+
+    sealed: pl.DataFrame  # customer_id, pii
+    key: PiiKey | None
+    month: date
+
+    def opened(self, customer_ids: pl.Series) -> pl.DataFrame:
+        """customer_id, full_name, national_id of these customers."""
+        wanted = self.sealed.join(
+            pl.DataFrame({"customer_id": customer_ids.unique()}), on="customer_id", how="semi"
+        )
+        opened: dict[str, list[str | None]] = {"full_name": [], "national_id": []}
+        if wanted.height and self.key is not None:
+            try:
+                opened = open_records(
+                    wanted["pii"].to_list(), wanted["customer_id"].to_list(), self.key
+                )
+            except InvalidTag:
+                raise ConfigError(
+                    f"the given key does not open the customers of {self.month:%Y-%m}"
+                ) from None
+        return wanted.select("customer_id").with_columns(
+            pl.Series("full_name", opened["full_name"], dtype=pl.String),
+            pl.Series("national_id", opened["national_id"], dtype=pl.String),
+        )
+
+
 def identities(
     con: duckdb.DuckDBPyConnection, month: date, day: date, key: PiiKey | None
-) -> pl.DataFrame:
-    """customer_id, full_name, national_id of the month's customers, opened with `key`."""
+) -> Identities:
+    """The sealed records of the month's customers, after checking they are sealed with `key`."""
     frame = query_frame(con, _IDENTITIES, {"month": month, "day": day})
     sealed = frame.filter(pl.col("pii").is_not_null())
     if sealed.height < frame.height:
@@ -110,7 +140,6 @@ def identities(
             f"raw.customers holds {frame.height - sealed.height} customers of the bureau month "
             f"{month:%Y-%m} whose personal data is not sealed; refusing to write the files"
         )
-    opened: dict[str, list[str | None]] = {"full_name": [], "national_id": []}
     if sealed.height:
         found = set(sealed["pii_key_id"].unique().to_list())
         if key is None or found != {key.key_id}:
@@ -119,16 +148,7 @@ def identities(
                 f"{', '.join(sorted(found))}, not with the given key "
                 f"({key.key_id if key else 'none'})"
             )
-        try:
-            opened = open_records(sealed["pii"].to_list(), sealed["customer_id"].to_list(), key)
-        except InvalidTag:
-            raise ConfigError(
-                f"the given key does not open the customers of {month:%Y-%m}"
-            ) from None
-    return sealed.select("customer_id").with_columns(
-        pl.Series("full_name", opened["full_name"], dtype=pl.String),
-        pl.Series("national_id", opened["national_id"], dtype=pl.String),
-    )
+    return Identities(sealed.select("customer_id", "pii"), key, month)
 
 
 def pboc_frame(rows: pl.DataFrame) -> pl.DataFrame:
@@ -232,7 +252,7 @@ def _entry(path: Path, fmt: str, rows: int) -> ManifestFile:
 def write_files(
     folder: Path,
     batches: Iterable[pl.DataFrame],
-    people: pl.DataFrame,
+    people: Identities,
     reporter: Reporter,
     day: date,
 ) -> list[ManifestFile]:
@@ -244,7 +264,8 @@ def write_files(
     with pboc.open("wb") as csv_out, dat.open("wb") as dat_out:
         dat_out.write(metro2.encode(metro2.HEADER, header_values(day, reporter)) + b"\n")
         for batch in batches:
-            batch = batch.join(people, on="customer_id", how="left", maintain_order="left")
+            named = people.opened(batch["customer_id"])
+            batch = batch.join(named, on="customer_id", how="left", maintain_order="left")
             pboc_frame(batch).write_csv(
                 csv_out, include_header=rows == 0, null_value="", line_terminator="\n"
             )
