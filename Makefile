@@ -10,7 +10,7 @@ setup:
 	$(UV) sync --frozen
 
 demo: setup
-	$(UV) run --frozen arrears demo
+	$(UV) run --frozen arrears demo --start 2025-05-27
 
 # Chromium for the report's browser tests: the Debian package when root with apt-get; the tests
 # skip elsewhere (.ci/chromium says why). CI runs it before the tests.

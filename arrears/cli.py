@@ -303,7 +303,7 @@ def generate(
         typer.Option(
             "--skip-optional-every",
             min=0,
-            help="Leave out arrangements and holds every N-th day (exercises carry-forward)",
+            help="Leave out the carried datasets every N-th day (exercises carry-forward)",
         ),
     ] = 0,
     payments: Annotated[
@@ -313,6 +313,9 @@ def generate(
             help="Also write each snapshot's next-day payments (landing/<D+1>/payments/)",
         ),
     ] = True,
+    bureau: Annotated[
+        bool, typer.Option("--bureau/--no-bureau", help="Also write credit-bureau reports")
+    ] = True,
 ) -> None:
     """Write a synthetic landing folder: a realistic book over consecutive days."""
     if fmt not in ("csv", "parquet"):
@@ -320,7 +323,15 @@ def generate(
     settings = _settings(landing=landing)
     first = _parse_date(start, "--start")
     summary = _generate(
-        settings.landing, first, days, loans, seed, fmt, skip_optional_every, payments=payments
+        settings.landing,
+        first,
+        days,
+        loans,
+        seed,
+        fmt,
+        skip_optional_every,
+        payments=payments,
+        bureau=bureau,
     )
     out.print(f"wrote {len(summary.dates)} snapshot days to {settings.landing}")
 
@@ -335,6 +346,7 @@ def _generate(
     skip_every: int = 0,
     *,
     payments: bool = False,
+    bureau: bool = False,
 ):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -362,6 +374,7 @@ def _generate(
             progress=progress,
             skip_optional_every=skip_every,
             payments=payments,
+            bureau=bureau,
         )
 
 
@@ -444,7 +457,7 @@ def demo(
         landing=landing, warehouse=warehouse, outbox=outbox, allocation=allocation, init=True
     )
     first = _parse_date(start, "--start")
-    _generate(settings.landing, first, days, loans, seed=7, fmt="csv", payments=True)
+    _generate(settings.landing, first, days, loans, 7, "csv", payments=True, bureau=True)
     last = first + timedelta(days=days - 1)
     _backfill(first, last, settings)
     out.print()
@@ -466,11 +479,30 @@ def demo(
         f"  {settings.outbox / (last + timedelta(days=1)).isoformat() / 'cancel'}/   "
         "what its payments withdrew"
     )
+    _print_bureau_months(settings, first, last)
     out.print(
         "  uv run python -c \"import duckdb; duckdb.connect('"
         + str(settings.warehouse)
         + "', read_only=True).sql('from marts.kpi_daily order by all').show()\""
     )
+
+
+def _print_bureau_months(settings: Any, first: date, last: date) -> None:
+    """The month-end files the demo's nights wrote, or how to get some (docs/bureau.md)."""
+    from arrears.bureau import files, month
+
+    ends = [
+        first + timedelta(days=k)
+        for k in range((last - first).days + 1)
+        if month.is_reporting_day(first + timedelta(days=k), settings.bureau_day)
+    ]
+    for end in ends:
+        out.print(f"  {files.month_folder(settings.outbox, end.replace(day=1))}/   bureau files")
+    if not ends:
+        out.print(
+            "  no month end among the demo's nights: `arrears demo --start 2025-05-27` ends on "
+            "2025-05-31 and writes outbox/bureau/2025-05/ (PBOC and Metro 2)"
+        )
 
 
 def _existing_warehouse(settings: Any) -> Path:
@@ -512,6 +544,39 @@ def housekeeping(
         err.print(f"[yellow]note[/]: {escape(note)}", highlight=False, soft_wrap=True)
     done = ", ".join(f"{key} {rows}" for key, rows in report.totals().items()) or "nothing to do"
     out.print(f"housekeeping for {day} ({run_id}): {done}", highlight=False, soft_wrap=True)
+
+
+@app.command()
+def bureau(
+    month: Annotated[str, typer.Option("--month", help="The month reported (YYYY-MM)")],
+    warehouse: Warehouse = None,
+    outbox: Outbox = None,
+) -> None:
+    """Write a month's bureau files again (<outbox>/bureau/<YYYY-MM>/) from its committed rows
+    in marts.bureau_accounts: the same rows give the same bytes."""
+    import uuid
+
+    from arrears import warehouse as store
+    from arrears.bureau import files
+    from arrears.pii.keys import configured_key
+
+    try:
+        first = date.fromisoformat(f"{month}-01")
+    except ValueError:
+        raise ConfigError(f"--month: {month!r} is not a month (YYYY-MM)") from None
+    settings = _settings(warehouse=warehouse, outbox=outbox)
+    path = _existing_warehouse(settings)
+    reporter = files.Reporter(settings.bureau_reporter_id, settings.bureau_reporter_name)
+    with (
+        store.run_lock(path, settings.lock_timeout_seconds, f"arrears bureau {month}"),
+        store.opened(path, read_only=True) as con,
+    ):
+        content = files.publish(
+            con, settings.outbox, first, f"bureau-{uuid.uuid4()}", reporter,
+            configured_key(settings),
+        )  # fmt: skip
+    for entry in content["files"]:
+        out.print(f"{files.month_folder(settings.outbox, first) / entry['name']}: {entry['rows']}")
 
 
 @app.command("rebuild-state")

@@ -33,6 +33,8 @@ PARTITIONS: tuple[tuple[str, str, str], ...] = (
     # personal-data zone, next to raw.customers
     ("raw.contact_fingerprints", "snapshot_date", "snapshot"),
     ("marts.skip_trace", "snapshot_date", "snapshot"),
+    # the month's bureau rows, built by its reporting night only (arrears/bureau/month.py)
+    ("marts.bureau_accounts", "report_month", "month"),
 )
 # A table filled from a work table of another name: the ledger of contact events takes the
 # events landed with D (ingest has dropped those already landed with another date).
@@ -54,7 +56,11 @@ def commit(
     """Replace every partition of D for which the run produced a work table; drop the state
     versions that fall out of the last `keep_nights` nights."""
     present = _work_tables(con)
-    dates = {"snapshot": snapshot_date, "action": action_date_for(snapshot_date)}
+    dates = {
+        "snapshot": snapshot_date,
+        "action": action_date_for(snapshot_date),
+        "month": snapshot_date.replace(day=1),
+    }
     counts: dict[str, int] = {}
     with warehouse.transaction(con):
         for table, column, which in PARTITIONS:

@@ -209,8 +209,26 @@ HOLDS = Dataset(
     ),
 )
 
+# Credit-bureau reports (CONTRACT section 10): the reports in force, a full snapshot like holds;
+# the latest report of each customer on or before D feeds the risk score and the stages.
+BUREAU = Dataset(
+    name="bureau",
+    required=False,
+    carries_forward=True,
+    key=("customer_id", "report_date"),
+    columns=(
+        Column("customer_id", "string"),
+        Column("report_date", "date"),
+        Column("bureau_score", "integer"),
+        Column("external_overdue_accounts", "integer"),
+        Column("external_overdue_amount", "decimal"),
+        Column("external_total_debt", "decimal"),
+        Column("inquiries_90d", "integer"),
+    ),
+)
+
 DATASETS: dict[str, Dataset] = {
-    d.name: d for d in (LOANS, INSTALLMENTS, CUSTOMERS, ARRANGEMENTS, CONTACT_EVENTS, HOLDS)
+    d.name: d for d in (LOANS, INSTALLMENTS, CUSTOMERS, ARRANGEMENTS, CONTACT_EVENTS, HOLDS, BUREAU)
 }
 
 # Payments during the action day A (CONTRACT section 9): `landing/<A>/payments/*.csv|parquet`,

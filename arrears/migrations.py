@@ -146,6 +146,55 @@ def _v8_allocation(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"alter table raw.customers add column if not exists {column} varchar")
 
 
+def _v9_bureau_accounts(con: duckdb.DuckDBPyConnection) -> None:
+    # Monthly credit-bureau reporting (docs/CONTRACT.md section 10, docs/bureau.md): one row per
+    # loan reported and month, replaced per month by the reporting night or `arrears bureau`.
+    # The previous month's rows are the state the next month's 24-month strings grow from.
+    # No personal data: names and national ids are opened only while the files are written.
+    con.execute(
+        """
+        create table if not exists marts.bureau_accounts (
+            report_month date not null,            -- first day of the month reported
+            snapshot_date date not null,           -- the reporting night
+            loan_id varchar not null,
+            customer_id varchar not null,
+            product varchar,
+            status varchar not null,               -- loan status, or GONE (left the book)
+            dpd integer not null,
+            status_char varchar not null,          -- PBOC: N * 1-7 C B
+            repayment_status_24m varchar not null, -- PBOC, oldest first, this month last
+            overdue_periods integer not null,
+            overdue_total decimal(18,2) not null,
+            overdue_principal decimal(18,2) not null,
+            overdue_principal_31_60 decimal(18,2) not null,
+            overdue_principal_61_90 decimal(18,2) not null,
+            overdue_principal_91_180 decimal(18,2) not null,
+            overdue_principal_180_plus decimal(18,2) not null,
+            five_category integer not null,
+            balance decimal(18,2) not null,
+            remaining_periods integer not null,
+            due_this_month decimal(18,2) not null,
+            paid_this_month decimal(18,2) not null,
+            paid_to_date_amount decimal(18,2) not null,
+            last_payment_date date,
+            last_payment_amount decimal(18,2),
+            date_opened date,
+            principal_amount decimal(18,2),
+            terms_duration integer not null,
+            account_status varchar not null,       -- Metro 2: 11 71 78 80 82 83 84 97 13
+            payment_rating varchar,
+            metro2_history_24m varchar not null,   -- Metro 2 month codes, oldest first, this last
+            payment_history_profile varchar not null, -- Metro 2 field: previous month first
+            amount_past_due decimal(18,2) not null,
+            first_delinquency_date date,
+            date_closed date,
+            original_charge_off_amount decimal(18,2),
+            compliance_condition_code varchar      -- XB while a dispute is open
+        )
+        """
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, "ops.runs.arrears_version and ops.runs.notes", _v2_runs_version_and_notes),
     Migration(
@@ -158,6 +207,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         8, "allocation: assignees on actions, assignments, their state and KPIs", _v8_allocation
     ),
+    Migration(9, "marts.bureau_accounts (monthly bureau reporting)", _v9_bureau_accounts),
 )
 LATEST = MIGRATIONS[-1].version if MIGRATIONS else BASELINE
 

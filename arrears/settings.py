@@ -71,6 +71,11 @@ class Settings(BaseSettings):
     # raw.customers; outbox folders older than outbox_keep_days before the action date go.
     personal_data_days: int = Field(default=1825, ge=1)
     outbox_keep_days: int = Field(default=90, ge=1)
+    # Monthly credit-bureau files (docs/bureau.md): the reporting day of the month (0: its last
+    # day), and the data furnisher's identification and name in the Metro 2 header and records.
+    bureau_day: int = Field(default=0, ge=0, le=28)
+    bureau_reporter_id: str = Field(default="ARREARS", max_length=20)
+    bureau_reporter_name: str = Field(default="ARREARS LENDER", max_length=40)
     # The key of the personal columns of raw.customers (docs/privacy.md): base64 of 32 bytes,
     # or a key file; None = `pii.key` beside the warehouse, created at the first run.
     pii_key: SecretStr | None = None

@@ -1,7 +1,9 @@
 """daily_collections: one snapshot date in, tomorrow's collection actions out.
 
     landing/<D>/ -> ingest -> validate -> age -> decide -> allocate -> validate -> kpis -> state
-        -> seal -> commit -> publish -> housekeeping -> report
+        -> [bureau month] -> seal -> commit -> publish -> [bureau files] -> housekeeping -> report
+
+The bracketed steps run on the month's reporting night only (docs/bureau.md).
 
 Nothing reaches raw.* or marts.* unless every step before the commit succeeded, and the
 commit replaces the date's partitions in one transaction. Housekeeping (retention, archive)
@@ -31,6 +33,7 @@ from arrears.settings import Settings, load_settings  # noqa: E402
 from flows.partitioned_collections import age_and_decide  # noqa: E402
 from tasks.aging import age_loans  # noqa: E402
 from tasks.allocate import allocate_actions  # noqa: E402
+from tasks.bureau import build_bureau_month, publish_bureau  # noqa: E402
 from tasks.commit import commit_results  # noqa: E402
 from tasks.decide import decide_actions  # noqa: E402
 from tasks.housekeeping import keep_house  # noqa: E402
@@ -111,11 +114,13 @@ def daily_collections(
             faults.checkpoint("flow:after-validate-actions")
             kpi_rows = compute_kpis(snapshot_date, settings)
             carried = carry_state(snapshot_date, settings)
+            bureau_rows = build_bureau_month(snapshot_date, settings)
             seal_personal_data(snapshot_date, settings)
             committed = commit_results(snapshot_date, settings)
             faults.checkpoint("flow:after-commit")
             published = publish_actions(run_id, snapshot_date, settings)
             faults.checkpoint("flow:after-publish")
+            bureau_files = publish_bureau(run_id, snapshot_date, settings)
             if settings.postgres:
                 # The outbox is out: a failed sink does not stop the report; the run then ends
                 # PUBLISHED_SINK_FAILED and `arrears sink --date D` sends it again.
@@ -148,6 +153,7 @@ def daily_collections(
             "allocate": allocated,
             "kpis": kpi_rows,
             "state": carried,
+            "bureau": {"rows": bureau_rows, "files": bureau_files},
             "commit": committed,
             "publish": published["files"],
             "postgres": sunk,

@@ -55,6 +55,7 @@ def test_example_landing_is_typed(con, example_landing):
         "arrangements": 1,
         "contact_events": 1,
         "holds": 1,
+        "bureau": 3,
     }
     row = con.execute(
         "select principal_due, fee_due, due_date, last_payment_date from work.installments "

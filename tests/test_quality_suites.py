@@ -105,7 +105,7 @@ def healthy_book(con: duckdb.DuckDBPyConnection, loans: int = 3) -> None:
         "installments",
         [installment(f"L{i}", n) for i in range(1, loans + 1) for n in (1, 2)],
     )
-    for dataset in ("arrangements", "contact_events", "holds"):
+    for dataset in ("arrangements", "contact_events", "holds", "bureau"):
         con.execute(warehouse.work_table_ddl(dataset))
 
 
@@ -425,6 +425,44 @@ def test_other_datasets(con: duckdb.DuckDBPyConnection, lenient: Settings) -> No
     }
     assert quarantined(con, "holds") == set()
     assert any("holds.warning: customer_id not in customers" in w for w in report.warnings)
+
+
+def test_bureau_rules_catch_exactly_the_planted_rows(
+    con: duckdb.DuckDBPyConnection, lenient: Settings
+) -> None:
+    healthy_book(con, loans=2)
+    report = {
+        "report_date": D,
+        "bureau_score": 640,
+        "external_overdue_accounts": 1,
+        "external_overdue_amount": Decimal("300.00"),
+        "external_total_debt": Decimal("9000.00"),
+        "inquiries_90d": 2,
+    }
+    put(
+        con,
+        "bureau",
+        [
+            {"customer_id": "C1", **report},
+            {"customer_id": "C2", **report, "report_date": date(2025, 5, 1)},  # older: kept
+            {"customer_id": "C2", **report, "bureau_score": -1},  # negative score
+            {"customer_id": "C2", **report, "report_date": date(2025, 4, 1), "inquiries_90d": None},
+            {
+                "customer_id": "C2",
+                **report,
+                "report_date": date(2025, 3, 1),
+                "external_overdue_amount": Decimal("9000.01"),  # above the whole debt
+            },
+        ],
+    )
+    report_ = validate_landed(con, D, "run-b", lenient)
+    assert quarantined(con, "bureau") == {
+        (f"C2|{D}", "bureau_score is negative"),
+        ("C2|2025-04-01", "inquiries_90d is missing"),
+        ("C2|2025-03-01", "external_overdue_amount above external_total_debt"),
+    }
+    assert report_.quarantined == {"bureau": 3}
+    assert keys(con, "bureau") == ["C1|" + str(D), "C2|2025-05-01"]
 
 
 def test_key_duplicates_and_missing_key_parts(

@@ -74,13 +74,16 @@ def generate_landing(
     *,
     skip_optional_every: int = 0,
     payments: bool = False,
+    bureau: bool = True,
 ) -> GenerateSummary:
     """Write `days` consecutive snapshot folders from `start` for a book of about `loans` loans.
 
     Deterministic: the same arguments give byte-identical files. Date folders written are
     overwritten (files of other formats or datasets left from an earlier run are removed).
-    With skip_optional_every = n > 0, every n-th day after the first has no arrangements or holds
-    file, so the previous state must carry forward.
+    With skip_optional_every = n > 0, every n-th day after the first has no arrangements, holds
+    or bureau file, so the previous state must carry forward.
+    With bureau (the default), each day has the credit-bureau reports in force: one per listed
+    customer, pulled on the 1st of the month (docs/bureau.md).
     With payments, the day after each snapshot also gets that day's intraday payments,
     `<D+1>/payments/payments-<HH>.<fmt>` (the payments made before HH:00, one file per batch;
     the folder of the day after the last snapshot then holds only payments/).
@@ -97,7 +100,7 @@ def generate_landing(
     started = time.perf_counter()
     start_day = to_day(start)
     book = _build_book(seed, start_day, loans, days)
-    writer = _Writer(book, seed, start_day, fmt)
+    writer = _Writer(book, seed, start_day, fmt, bureau)
     # Steps: the book, then per day each installment chunk and the remaining files.
     total_steps = 1 + days * (-(-book.loans // CHUNK_LOANS) + 1)
     done = 0
@@ -165,10 +168,13 @@ def _rng(seed: int, start_day: int, day: int, block: int) -> np.random.Generator
 class _Writer:
     """Turns the book's state on a day into the day's files."""
 
-    def __init__(self, book: Book, seed: int, start_day: int, fmt: Format) -> None:
+    def __init__(
+        self, book: Book, seed: int, start_day: int, fmt: Format, bureau: bool = False
+    ) -> None:
         self.book = book
         self.seed = seed
         self.fmt = fmt
+        self.bureau = bureau
         self.loan_ids = _ids("LN", book.loan_no, 9)
         self.customer_ids = _ids("CU", book.customer_no, 9)
         self.products = pl.Series(PRODUCTS)
@@ -225,6 +231,10 @@ class _Writer:
         counts["contact_events"] = self._write(
             folder, "contact_events", [self._contact_events(state, day)]
         )
+        if self.bureau and not skip_optional:
+            counts["bureau"] = self._write(
+                folder, "bureau", [self._bureau(np.nonzero(customers_listed)[0], day)]
+            )
         self._remove_stale(folder, set(counts))
         return counts
 
@@ -341,6 +351,32 @@ class _Writer:
                 _dates("end_date", h.end[i]),
             ]
         ).sort("customer_id")
+
+    def _bureau(self, customers: np.ndarray, day: int) -> pl.DataFrame:
+        """The reports in force: each listed customer's report pulled on the 1st of the month,
+        drawn from the seed and the month alone (the same all month, whatever the book)."""
+        first = date.fromordinal(day + date(1970, 1, 1).toordinal()).replace(day=1)
+        rng = np.random.Generator(
+            np.random.PCG64(np.random.SeedSequence([self.seed, 10, first.toordinal()]))
+        )
+        n = len(self.book.customer_no)
+        score = np.clip(np.rint(rng.normal(660, 90, n)), 300, 950).astype(np.int32)
+        accounts = rng.poisson(0.3, n).astype(np.int32)
+        overdue = accounts * rng.integers(50_000, 500_000, n)  # cents
+        debt = overdue + rng.integers(0, 20_000_000, n)
+        inquiries = rng.poisson(1.0, n).astype(np.int32)
+        report = first.toordinal() - date(1970, 1, 1).toordinal()
+        return pl.DataFrame(
+            [
+                self.customer_ids.gather(customers).alias("customer_id"),
+                _dates("report_date", np.full(len(customers), report)),
+                pl.Series("bureau_score", score[customers]),
+                pl.Series("external_overdue_accounts", accounts[customers]),
+                _money("external_overdue_amount", overdue[customers]),
+                _money("external_total_debt", debt[customers]),
+                pl.Series("inquiries_90d", inquiries[customers]),
+            ]
+        )
 
     def _contact_events(self, state: Loans, day: int) -> pl.DataFrame:
         ev = draw_contact_events(state, self.book, self.seed, day, self.changes)

@@ -33,7 +33,15 @@ from arrears.settings import Settings
 
 
 def _suite_modules() -> dict[str, ModuleType]:
-    from expectations import arrangements, contact_events, customers, holds, installments, loans
+    from expectations import (
+        arrangements,
+        bureau,
+        contact_events,
+        customers,
+        holds,
+        installments,
+        loans,
+    )
 
     return {
         "loans": loans,
@@ -42,6 +50,7 @@ def _suite_modules() -> dict[str, ModuleType]:
         "arrangements": arrangements,
         "contact_events": contact_events,
         "holds": holds,
+        "bureau": bureau,
     }
 
 

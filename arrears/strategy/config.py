@@ -65,6 +65,8 @@ class StageRule(_Model):
     or_status: tuple[str, ...] = ()
     customer_outstanding_min: Decimal | None = Field(default=None, ge=0, decimal_places=2)
     customer_overdue_min: Decimal | None = Field(default=None, ge=0, decimal_places=2)
+    # the customer's latest bureau score is at most this (a customer without a report: no match)
+    bureau_score_max: int | None = Field(default=None, ge=0)
     requires_prior: PriorAction | None = None
     # An installment with an unpaid amount falls due on snapshot date + due_in_days.
     due_in_days: int | None = Field(default=None, ge=1, le=60)
@@ -189,6 +191,8 @@ class RiskWeights(_Model):
     broken_promises: Decimal = Field(ge=0)
     days_since_payment: Decimal = Field(ge=0)
     balance: Decimal = Field(ge=0)
+    # the latest credit-bureau report (docs/strategy.md "Bureau"); 0 until a lender sets it
+    bureau: Decimal = Field(default=Decimal(0), ge=0)
 
 
 class RiskCaps(_Model):
@@ -198,6 +202,10 @@ class RiskCaps(_Model):
     broken_promises: int = Field(ge=1)
     days_since_payment: int = Field(ge=1)
     balance: Decimal = Field(gt=0)
+    # the bureau component: a score at or above bureau_score adds nothing to it; as many
+    # overdue accounts elsewhere as external_overdue_accounts add their full half
+    bureau_score: int = Field(default=1000, ge=1)
+    external_overdue_accounts: int = Field(default=3, ge=1)
 
 
 class Risk(_Model):

@@ -23,7 +23,14 @@ HASH_BUCKETS = 2**32
 OUTPUTS = ("arrangement_status", "collection_actions", "suppressed_actions")
 
 # Inputs the run may lack (optional datasets): an empty table of the contract's shape stands in.
-_INPUT_DATASETS = ("customers", "installments", "arrangements", "holds", "contact_events")
+_INPUT_DATASETS = (
+    "customers",
+    "installments",
+    "arrangements",
+    "holds",
+    "contact_events",
+    "bureau",
+)
 
 _CONFIG_DDL = {
     "work.strategy_stages": """
@@ -38,7 +45,8 @@ _CONFIG_DDL = {
             customer_overdue_min decimal(18,2),
             prior_channel varchar,
             prior_min_days integer,
-            due_in_days integer
+            due_in_days integer,
+            bureau_score_max integer
         )""",
     "work.strategy_channels": """
         create or replace table work.strategy_channels (
@@ -120,6 +128,7 @@ def write_config_tables(con: duckdb.DuckDBPyConnection, strategy: Strategy) -> N
                     prior.channel if prior else None,
                     prior.min_days_before if prior else None,
                     rule.due_in_days,
+                    rule.bureau_score_max,
                 )
             )
             for channel, cadence in rule.channels.items():
@@ -134,7 +143,7 @@ def write_config_tables(con: duckdb.DuckDBPyConnection, strategy: Strategy) -> N
                     )
                 )
     con.executemany(
-        "insert into work.strategy_stages values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", stage_rows
+        "insert into work.strategy_stages values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", stage_rows
     )
     con.executemany("insert into work.strategy_channels values (?, ?, ?, ?, ?, ?)", channel_rows)
 
@@ -177,6 +186,9 @@ def decide_params(snapshot_date: date, strategy: Strategy, default_timezone: str
         "w_broken_promises": weights.broken_promises,
         "w_days_since_payment": weights.days_since_payment,
         "w_balance": weights.balance,
+        "w_bureau": weights.bureau,
+        "cap_bureau_score": caps.bureau_score,
+        "cap_external_overdue": caps.external_overdue_accounts,
         "cap_dpd": caps.dpd,
         "cap_broken_promises": caps.broken_promises,
         "cap_days_since_payment": caps.days_since_payment,

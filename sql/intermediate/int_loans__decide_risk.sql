@@ -5,13 +5,21 @@
 --         + w_broken  * min(broken promises, cap_broken) / cap_broken
 --         + w_days    * min(days since last payment, cap_days) / cap_days   (never paid: cap_days)
 --         + w_balance * min(outstanding principal, cap_balance) / cap_balance
+--         + w_bureau  * (  (cap_score - min(bureau score, cap_score)) / cap_score / 2
+--                        + min(overdue accounts elsewhere, cap_overdue) / cap_overdue / 2)
+--                       (the customer's latest bureau report on or before D; none: 0)
 -- rounded to 4 decimals. With the default weights (summing to 100) it lies in 0..100.
 with
 
 today as (
-    select loan_id, dpd, outstanding_principal, last_payment_date
+    select loan_id, customer_id, dpd, outstanding_principal, last_payment_date
     from work.loan_aging
     where is_aged
+),
+
+bureau as (
+    select customer_id, bureau_score, external_overdue_accounts
+    from work.int_customers__bureau
 ),
 
 -- the months (start dates) each loan was past due in, as of the previous night
@@ -55,7 +63,19 @@ components as (
         coalesce($snapshot_date::date - today.last_payment_date, $cap_days_since_payment)
             as days_since_payment,
         today.outstanding_principal,
+        -- greatest() skips nulls: a customer without a report is tested first
+        case
+            when bureau.customer_id is null then 0
+            else (
+                $cap_bureau_score::double
+                    - least(greatest(bureau.bureau_score, 0), $cap_bureau_score)
+            ) / $cap_bureau_score::double / 2
+            + least(greatest(bureau.external_overdue_accounts, 0), $cap_external_overdue)
+                / $cap_external_overdue::double / 2
+        end as bureau_component,
     from today
+    left join bureau
+        on bureau.customer_id = today.customer_id
     left join delinquent_months
         on delinquent_months.loan_id = today.loan_id
     left join broken
@@ -78,7 +98,8 @@ final as (
                 / $cap_days_since_payment::double
             + $w_balance::double
                 * least(outstanding_principal::double, $cap_balance::double)
-                / $cap_balance::double,
+                / $cap_balance::double
+            + $w_bureau::double * bureau_component,
             4
         )::decimal(9,4) as risk_score,
     from components

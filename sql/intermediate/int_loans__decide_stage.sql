@@ -25,6 +25,11 @@ risk as (
     select * from work.int_loans__decide_risk
 ),
 
+bureau as (
+    select customer_id, bureau_score
+    from work.int_customers__bureau
+),
+
 arrangement_status as (
     select * from work.arrangement_status
 ),
@@ -65,10 +70,13 @@ dpd_matches as (
         loans.customer_id,
         customers.outstanding_total,
         customers.overdue_total,
+        bureau.bureau_score,
         stages.*,
     from loans
     inner join customers
         on customers.customer_id = loans.customer_id
+    left join bureau
+        on bureau.customer_id = loans.customer_id
     inner join stages
         on stages.variant = customers.variant
         and (
@@ -94,6 +102,8 @@ stage_matches as (
            or dpd_matches.outstanding_total >= dpd_matches.customer_outstanding_min)
       and (dpd_matches.customer_overdue_min is null
            or dpd_matches.overdue_total >= dpd_matches.customer_overdue_min)
+      and (dpd_matches.bureau_score_max is null
+           or dpd_matches.bureau_score <= dpd_matches.bureau_score_max)
       and (dpd_matches.prior_channel is null
            or channel_history.first_episode_action_date
               <= $action_date::date - dpd_matches.prior_min_days)
