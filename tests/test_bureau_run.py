@@ -83,6 +83,10 @@ def test_privacy_scan_of_the_bureau_files_and_the_warehouse(ran):
     scanner = PersonalScanner(personal_values(ran["root"] / "landing"))
     leaks, seen = [], 0
     for channel, name, text in outbox_texts(ran["root"] / "outbox" / "bureau"):
+        if name.endswith(".json"):  # the manifest: names, counts and checksums only
+            if hits := scanner.find(text):
+                leaks.append(f"{name}: {hits}")
+            continue
         seen += 1
         if hits := scanner.find(text, allowed=CHANNEL_ALLOWED[channel]):
             leaks.append(f"{name}: {hits}")
