@@ -551,6 +551,63 @@ def rebuild_state(
         )
 
 
+Models = Annotated[
+    Path | None, typer.Option("--models", help="Saved models folder [ARREARS_MODELS]")
+]
+
+
+@app.command()
+def train(
+    first: Annotated[str, typer.Option("--from", help="First night sampled (YYYY-MM-DD)")],
+    last: Annotated[str, typer.Option("--to", help="Last night read (labels included)")],
+    auc_floor: Annotated[
+        float | None,
+        typer.Option("--auc-floor", help="Held-out AUC floor [ARREARS_MODEL_AUC_FLOOR]"),
+    ] = None,
+    holdout_days: Annotated[
+        int, typer.Option("--holdout-days", help="Latest sampled days held out", min=1)
+    ] = 30,
+    step_days: Annotated[int, typer.Option("--step-days", help="Days between samples", min=1)] = 30,
+    max_rows: Annotated[
+        int, typer.Option("--max-rows", help="Loan-nights sampled at most", min=1000)
+    ] = 2_000_000,
+    warehouse: Warehouse = None,
+    models: Models = None,
+) -> None:
+    """Fit the roll-forward model on the committed nights --from..--to, validate it on the
+    latest months held out, and save models/<version>/ unless its AUC is below the floor
+    (exit 3, nothing saved)."""
+    from arrears import warehouse as store
+    from arrears.aging import load_aging_config
+    from arrears.risk.train import Training
+    from arrears.risk.train import train as fit_and_save
+
+    begin, end = _parse_date(first, "--from"), _parse_date(last, "--to")
+    if end <= begin:
+        raise ConfigError(f"--to {end} must be after --from {begin}")
+    settings = _settings(warehouse=warehouse, models=models, model_auc_floor=auc_floor)
+    aging = load_aging_config(settings.aging)
+    spec = Training(
+        first=begin,
+        last=end,
+        bucket_order=tuple(b.label for b in aging.buckets),
+        auc_floor=settings.model_auc_floor,
+        holdout_days=holdout_days,
+        step_days=step_days,
+        max_rows=max_rows,
+    )
+    with store.opened(_existing_warehouse(settings), read_only=True) as con:
+        trained = fit_and_save(con, spec, settings.models)
+    held = trained.metrics["held_out"]
+    out.print(
+        f"model {trained.version}: held-out AUC {held['auc']:.4f}, KS {held['ks']:.4f} "
+        f"({held['rows']} loans, roll-forward rate {held['positive_rate']:.2%}); "
+        f"saved in {trained.folder}",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: maps failures to the contract's exit codes."""
     try:
