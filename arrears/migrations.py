@@ -128,6 +128,12 @@ def _v7_outcome_state(con: duckdb.DuckDBPyConnection) -> None:
     state.fold(con)
 
 
+def _v8_actions_model_version(con: duckdb.DuckDBPyConnection) -> None:
+    # Every action records the roll-forward model it was ranked by (docs/CONTRACT.md section
+    # 12, docs/models.md); null for the nights ranked by the weighted score.
+    con.execute("alter table marts.collection_actions add column if not exists model_version varchar")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, "ops.runs.arrears_version and ops.runs.notes", _v2_runs_version_and_notes),
     Migration(
@@ -137,6 +143,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(5, "ops.housekeeping: what each night archived and erased", _v5_housekeeping),
     Migration(6, "raw.customers personal columns sealed (pii, pii_key_id)", _v6_customers_sealed),
     Migration(7, "marts.outcome_state folded from the contact-event ledger", _v7_outcome_state),
+    Migration(8, "marts.collection_actions.model_version", _v8_actions_model_version),
 )
 LATEST = MIGRATIONS[-1].version if MIGRATIONS else BASELINE
 

@@ -68,6 +68,9 @@ class StageRule(_Model):
     requires_prior: PriorAction | None = None
     # An installment with an unpaid amount falls due on snapshot date + due_in_days.
     due_in_days: int | None = Field(default=None, ge=1, le=60)
+    # With risk.model: the stage holds only for loans whose propensity not to roll forward
+    # (1 - the model's probability) is at most this; likelier self-cures fall to the next stage.
+    propensity_max: Decimal | None = Field(default=None, ge=0, le=1, decimal_places=4)
     channels: dict[str, ChannelRule]
 
     @field_validator("dpd", mode="before")
@@ -203,6 +206,9 @@ class RiskCaps(_Model):
 class Risk(_Model):
     weights: RiskWeights
     caps: RiskCaps
+    # A saved roll-forward model (models/<version>/, arrears train): priority then follows its
+    # probability (risk_score = 100 * probability) instead of the weights. None: the weights.
+    model: str | None = Field(default=None, min_length=1, pattern=r"^[A-Za-z0-9._-]+$")
 
     @model_validator(mode="after")
     def _fits(self) -> Risk:
@@ -365,4 +371,14 @@ def load_strategy(path: Path, profile: str) -> Strategy:
             _StageTable, {"stages": merged}, path, within=within, unknown_at_parent=True
         )
         variant_stages[variant] = table.stages
+    if strategy.risk.model is None:
+        tables = {CHAMPION: strategy.stages, **variant_stages}
+        for variant, stages in tables.items():
+            for stage, rule in stages.items():
+                if rule.propensity_max is not None:
+                    where = "stages" if variant == CHAMPION else f"variants.{variant}.stages"
+                    raise ConfigError(
+                        f"{name}: {where}.{stage}.propensity_max needs risk.model (a saved "
+                        "model to score the propensity)"
+                    )
     return strategy.model_copy(update={"profile": profile, "variant_stages": variant_stages})
