@@ -131,7 +131,9 @@ def _v7_outcome_state(con: duckdb.DuckDBPyConnection) -> None:
 def _v8_actions_model_version(con: duckdb.DuckDBPyConnection) -> None:
     # Every action records the roll-forward model it was ranked by (docs/CONTRACT.md section
     # 12, docs/models.md); null for the nights ranked by the weighted score.
-    con.execute("alter table marts.collection_actions add column if not exists model_version varchar")
+    con.execute(
+        "alter table marts.collection_actions add column if not exists model_version varchar"
+    )
 
 
 MIGRATIONS: tuple[Migration, ...] = (

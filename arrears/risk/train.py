@@ -83,9 +83,7 @@ def _aged_rows(con: duckdb.DuckDBPyConnection, samples: list[date]) -> int:
     )
 
 
-def fit(
-    con: duckdb.DuckDBPyConnection, spec: Training
-) -> tuple[lgb.Booster, dict[str, Any]]:
+def fit(con: duckdb.DuckDBPyConnection, spec: Training) -> tuple[lgb.Booster, dict[str, Any]]:
     """The booster and its metrics; raises ModelRejected below the floor."""
     samples = sample_dates(con, spec.first, spec.last, spec.step_days)
     if len(samples) < 2:
