@@ -608,6 +608,59 @@ def train(
     )
 
 
+@app.command()
+def simulate(
+    candidate: Annotated[Path, typer.Option("--strategy", help="The candidate strategy file")],
+    first: Annotated[str, typer.Option("--from", help="First night replayed (YYYY-MM-DD)")],
+    last: Annotated[str, typer.Option("--to", help="Last night replayed")],
+    name: Annotated[
+        str | None,
+        typer.Option("--name", help="Folder under reports/simulations/ (default: file and dates)"),
+    ] = None,
+    warehouse: Warehouse = None,
+    landing: Landing = None,
+    archive: Archive = None,
+    profile: Profile = None,
+    timezone: Timezone = None,
+    models: Models = None,
+) -> None:
+    """Replay deciding over the committed nights --from..--to with another strategy, its own
+    cadences and episodes; write nothing but reports/simulations/<name>/ (HTML and Parquet)."""
+    import re
+
+    import polars as pl
+
+    from arrears.simulation import simulate as replay
+    from arrears.strategy import load_strategy
+
+    begin, end = _parse_date(first, "--from"), _parse_date(last, "--to")
+    if end < begin:
+        raise ConfigError(f"--to {end} is before --from {begin}")
+    folder = name or f"{candidate.stem}-{begin}-{end}"
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", folder):
+        raise ConfigError(f"--name {folder!r}: letters, digits, '.', '_' and '-' only")
+    settings = _settings(
+        warehouse=warehouse,
+        landing=landing,
+        archive=archive,
+        profile=profile,
+        timezone=timezone,
+        models=models,
+    )
+    strategy = load_strategy(candidate, settings.profile)
+    result = replay(settings, strategy, begin, end, folder)
+    by_channel = result.totals.group_by("channel").agg(
+        pl.col("simulated", "published", "simulated_cost").sum()
+    )
+    for row in by_channel.sort("channel").iter_rows(named=True):
+        out.print(
+            f"{row['channel']}: {row['simulated']} simulated, {row['published']} published, "
+            f"cost {row['simulated_cost']}",
+            highlight=False,
+        )
+    out.print(f"{len(result.nights)} nights simulated: {result.folder}", highlight=False)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: maps failures to the contract's exit codes."""
     try:

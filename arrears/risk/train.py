@@ -117,7 +117,8 @@ def fit(con: duckdb.DuckDBPyConnection, spec: Training) -> tuple[lgb.Booster, di
     observed = held[LABEL].cast(pl.Int8).to_numpy()
     in_sample = np.asarray(booster.predict(_matrix(fitted, FEATURES)), dtype=np.float64)
     gain = booster.feature_importance(importance_type="gain")
-    found = {
+    held_out = scoring.summary(observed, predicted)
+    found: dict[str, Any] = {
         "target": "bucket worse (or written off) at the first committed night 30-45 days later",
         "from": spec.first,
         "to": spec.last,
@@ -126,7 +127,7 @@ def fit(con: duckdb.DuckDBPyConnection, spec: Training) -> tuple[lgb.Booster, di
         "held_out_dates": [d for d in samples if d > cutoff],
         "sampled_share": round(keep, 6),
         "auc_floor": spec.auc_floor,
-        "held_out": scoring.summary(observed, predicted),
+        "held_out": held_out,
         "training": {
             k: v
             for k, v in scoring.summary(fitted[LABEL].cast(pl.Int8).to_numpy(), in_sample).items()
@@ -139,11 +140,10 @@ def fit(con: duckdb.DuckDBPyConnection, spec: Training) -> tuple[lgb.Booster, di
         "params": PARAMS,
         "rounds": ROUNDS,
     }
-    if found["held_out"]["auc"] < spec.auc_floor:
+    if held_out["auc"] < spec.auc_floor:
         raise ModelRejected(
-            f"held-out AUC {found['held_out']['auc']:.4f} is below the floor {spec.auc_floor} "
-            f"(KS {found['held_out']['ks']:.4f}, {found['held_out']['rows']} loans held out); "
-            "nothing saved"
+            f"held-out AUC {held_out['auc']:.4f} is below the floor {spec.auc_floor} "
+            f"(KS {held_out['ks']:.4f}, {held_out['rows']} loans held out); nothing saved"
         )
     return booster, found
 

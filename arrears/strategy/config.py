@@ -252,6 +252,8 @@ class Strategy(_Model):
     capacity: dict[str, int] = Field(default_factory=dict)
     risk: Risk
     champion_challenger: ChampionChallenger
+    # What one action costs on each channel (arrears simulate's contact cost); none: 0.
+    costs: dict[str, Decimal] = Field(default_factory=dict)
     # Filled by load_strategy: the profile in force, and each variant's full stage table.
     profile: str = "cn"
     variant_stages: dict[str, dict[str, StageRule]] = Field(default_factory=dict)
@@ -292,6 +294,15 @@ class Strategy(_Model):
             _channel(channel)
             if limit < 0:
                 raise ValueError(f"{channel}: capacity {limit} is negative")
+        return value
+
+    @field_validator("costs")
+    @classmethod
+    def _costs(cls, value: dict[str, Decimal]) -> dict[str, Decimal]:
+        for channel, cost in value.items():
+            _channel(channel)
+            if cost < 0 or cost.as_tuple().exponent < -4:  # type: ignore[operator]
+                raise ValueError(f"{channel}: cost {cost} must be >= 0 with at most 4 decimals")
         return value
 
     @property
