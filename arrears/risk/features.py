@@ -78,10 +78,12 @@ def training_rows(
     last: date,
     bucket_order: Sequence[str],
     keep_share: float = 1.0,
+    unlabelled: bool = False,
 ) -> pl.DataFrame:
     """Features and label of the aged loans of each sampled night (a uniform share of them)."""
     if not samples:
         raise ConfigError("no committed night in the range has a label 30 days later")
+    # a night's own features look back a year; its label 45 days ahead
     query = sql_text("risk/training_rows")
     params = {
         "sample_dates": list(samples),
@@ -89,6 +91,7 @@ def training_rows(
         "history_to": last,
         "bucket_order": list(bucket_order),
         "keep_per_million": int(round(keep_share * 1_000_000)),
+        "unlabelled": unlabelled,
     }
     bound = bind(query, params, where="sql/risk/training_rows.sql")
     table = con.sql(query, params=bound).to_arrow_table()

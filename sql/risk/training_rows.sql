@@ -4,6 +4,8 @@
 -- at the first committed night 30 to 45 days after D. Reads the marts from $history_from (a year
 -- before the first sampled night) through $history_to only. A loan is kept when the hash of
 -- (loan_id, night) falls below $keep_per_million: a uniform sample, when the book is large.
+-- With $unlabelled, nights without a committed night 30-45 days later are kept too (label false:
+-- for scoring a night, not for training).
 with
 
 nights as (
@@ -32,7 +34,7 @@ today as (
     inner join samples
         on samples.sample_date = aging.snapshot_date
     where aging.is_aged
-      and samples.label_date is not null
+      and ($unlabelled or samples.label_date is not null)
       and hash(aging.loan_id, aging.snapshot_date) % 1000000 < $keep_per_million
 ),
 
