@@ -142,7 +142,11 @@ def _check_aging(settings: Any) -> None:
 def _check_strategy(settings: Any) -> None:
     from arrears.strategy import load_strategy
 
-    load_strategy(settings.strategy, settings.profile)
+    strategy = load_strategy(settings.strategy, settings.profile)
+    if strategy.risk.model is not None:
+        from arrears.risk import store
+
+        store.load(settings.models, strategy.risk.model)  # exit 2 when missing or unusable
 
 
 # Every versioned rule file is loaded and validated before a run touches data.
