@@ -84,6 +84,10 @@ def test_train_saves_text_model_features_and_out_of_time_metrics(trained):
     assert [row["decile"] for row in found["held_out"]["calibration"]] == list(range(1, 11))
     assert json.loads((folder / "features.json").read_text())["features"] == list(FEATURES)
     assert "AUC" in (folder / "report.html").read_text()
+    # privacy: the model's files name features and nights, never a loan or a customer
+    for name in ("metrics.json", "report.html", "features.json", "model.txt"):
+        text = (folder / name).read_text()
+        assert "L0000" not in text and "C0000" not in text, name
     loaded = store.load(models, result.version)
     assert loaded.features == FEATURES
 

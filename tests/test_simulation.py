@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sys
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -15,14 +14,12 @@ import duckdb
 import polars as pl
 import pytest
 import yaml
+from fixtures.reliability_support import PersonalScanner, personal_values
 from retention_support import run_night
 
 from arrears.cli import main
 from arrears.generate import generate_landing
 from arrears.settings import DEFAULTS_DIR, Settings
-
-sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
-from reliability_support import PersonalScanner, personal_values  # noqa: E402
 
 START = date(2025, 6, 1)
 DAYS = 6
