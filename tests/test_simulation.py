@@ -173,3 +173,11 @@ def test_simulation_output_holds_no_personal_data(scene, replayed):
         else:
             continue
         assert scanner.find(text) == {}, path
+
+
+def test_simulate_refuses_bad_names_and_empty_ranges(scene, replayed):
+    strategy = DEFAULTS_DIR / "strategy.yaml"
+    assert _simulate(scene, strategy, "../outside", START, START) == 2
+    later = START + timedelta(days=100)
+    assert _simulate(scene, strategy, "empty", later, later + timedelta(days=3)) == 2
+    assert not (scene.reports / "simulations" / "empty").exists()
