@@ -22,7 +22,7 @@ from arrears.aging import AGE_MODELS
 from arrears.cli import main
 from arrears.errors import ConfigError
 from arrears.risk import metrics, store
-from arrears.risk.features import FEATURES, sample_dates, training_rows
+from arrears.risk.features import FEATURES, lookback_dates, sample_dates, training_rows
 from arrears.risk.train import ModelRejected, Training, fit, train
 from arrears.strategy import decide, load_strategy
 from arrears.strategy.engine import _ensure_inputs, decide_params, write_config_tables
@@ -187,6 +187,7 @@ def test_night_features_equal_the_training_features(history, tmp_path):
         params = {
             **decide_params(night, strategy, "Asia/Shanghai"),
             **state.previous_dates(con, night),
+            **lookback_dates(con, night),
         }
         # tonight's events are the ledger's of the night (a rerun reads them once)
         con.execute(

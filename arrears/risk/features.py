@@ -43,6 +43,20 @@ LABEL_WINDOW_DAYS = 45
 HISTORY_DAYS = 366
 
 
+def lookback_dates(con: duckdb.DuckDBPyConnection, night: date) -> dict[str, date | None]:
+    """The latest committed night 30-45, 60-75 and 90-105 days before `night` (None: none), the
+    parameters of the night's feature model; the date column alone is read."""
+    row = con.execute(
+        "select "
+        "max(snapshot_date) filter (where snapshot_date between $d - 45 and $d - 30), "
+        "max(snapshot_date) filter (where snapshot_date between $d - 75 and $d - 60), "
+        "max(snapshot_date) filter (where snapshot_date between $d - 105 and $d - 90) "
+        "from marts.loan_aging where snapshot_date between $d - 105 and $d - 30",
+        {"d": night},
+    ).fetchall()[0]
+    return dict(zip(("night_30d_before", "night_60d_before", "night_90d_before"), row, strict=True))
+
+
 def sample_dates(
     con: duckdb.DuckDBPyConnection, first: date, last: date, step_days: int
 ) -> list[date]:

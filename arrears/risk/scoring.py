@@ -18,6 +18,7 @@ import pyarrow as pa
 
 from arrears import registry
 from arrears.risk import store
+from arrears.risk.features import lookback_dates
 from arrears.risk.store import SavedModel
 
 FEATURE_MODEL = "int_loans__risk_features"
@@ -36,11 +37,10 @@ def score(
     """Fill work.strategy_model_scores; returns the models built on the way (the decide step
     reuses them instead of building them twice)."""
     steps = registry.plan((FEATURE_MODEL,), given)
+    params = {**params, **lookback_dates(con, params["snapshot_date"])}
     registry.build(con, (FEATURE_MODEL,), params, given=given)
     columns = ", ".join(f'"{name}"' for name in model.features)
-    table = con.sql(
-        f"select loan_id, {columns} from work.{FEATURE_MODEL} order by loan_id"
-    ).to_arrow_table()
+    table = con.sql(f"select loan_id, {columns} from work.{FEATURE_MODEL}").to_arrow_table()
     if table.num_rows:
         matrix = np.column_stack(
             [

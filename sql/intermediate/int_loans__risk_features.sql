@@ -17,38 +17,22 @@ risk as (
     from work.int_loans__decide_risk
 ),
 
--- the latest committed night in each look-back window (monthly snapshots land in them too)
-lookback as (
-    select
-        max(snapshot_date) filter (
-            where snapshot_date between $snapshot_date::date - 45 and $snapshot_date::date - 30
-        ) as d30,
-        max(snapshot_date) filter (
-            where snapshot_date between $snapshot_date::date - 75 and $snapshot_date::date - 60
-        ) as d60,
-        max(snapshot_date) filter (
-            where snapshot_date between $snapshot_date::date - 105 and $snapshot_date::date - 90
-        ) as d90,
-    from marts.loan_aging
-    where snapshot_date between $snapshot_date::date - 105 and $snapshot_date::date - 30
-),
-
+-- the latest committed night in each look-back window, found by the caller
+-- (arrears.risk.features.lookback_dates) so that only those three partitions are scanned
 before as (
     select
         aging.loan_id,
-        max(aging.dpd) filter (where aging.snapshot_date = lookback.d30) as dpd_30d_before,
-        max(aging.dpd) filter (where aging.snapshot_date = lookback.d60) as dpd_60d_before,
-        max(aging.dpd) filter (where aging.snapshot_date = lookback.d90) as dpd_90d_before,
-        max(aging.paid_to_date_amount) filter (where aging.snapshot_date = lookback.d30)
+        max(aging.dpd) filter (where aging.snapshot_date = $night_30d_before) as dpd_30d_before,
+        max(aging.dpd) filter (where aging.snapshot_date = $night_60d_before) as dpd_60d_before,
+        max(aging.dpd) filter (where aging.snapshot_date = $night_90d_before) as dpd_90d_before,
+        max(aging.paid_to_date_amount) filter (where aging.snapshot_date = $night_30d_before)
             as paid_to_date_30d_before,
-        max(aging.outstanding_principal) filter (where aging.snapshot_date = lookback.d30)
+        max(aging.outstanding_principal) filter (where aging.snapshot_date = $night_30d_before)
             as outstanding_30d_before,
     from marts.loan_aging as aging
-    inner join lookback
-        on aging.snapshot_date in (lookback.d30, lookback.d60, lookback.d90)
     semi join today
         on today.loan_id = aging.loan_id
-    where aging.snapshot_date between $snapshot_date::date - 105 and $snapshot_date::date - 30
+    where aging.snapshot_date in ($night_30d_before, $night_60d_before, $night_90d_before)
     group by aging.loan_id
 ),
 
