@@ -146,7 +146,11 @@ def _check_aging(settings: Any) -> None:
 def _check_strategy(settings: Any) -> None:
     from arrears.strategy import load_strategy
 
-    load_strategy(settings.strategy, settings.profile)
+    strategy = load_strategy(settings.strategy, settings.profile)
+    if strategy.risk.model is not None:
+        from arrears.risk import store
+
+        store.load(settings.models, strategy.risk.model)  # exit 2 when missing or unusable
 
 
 def _check_allocation(settings: Any) -> None:
@@ -628,6 +632,116 @@ def rebuild_state(
             highlight=False,
             soft_wrap=True,
         )
+
+
+Models = Annotated[
+    Path | None, typer.Option("--models", help="Saved models folder [ARREARS_MODELS]")
+]
+
+
+@app.command()
+def train(
+    first: Annotated[str, typer.Option("--from", help="First night sampled (YYYY-MM-DD)")],
+    last: Annotated[str, typer.Option("--to", help="Last night read (labels included)")],
+    auc_floor: Annotated[
+        float | None,
+        typer.Option("--auc-floor", help="Held-out AUC floor [ARREARS_MODEL_AUC_FLOOR]"),
+    ] = None,
+    holdout_days: Annotated[
+        int, typer.Option("--holdout-days", help="Latest sampled days held out", min=1)
+    ] = 30,
+    step_days: Annotated[int, typer.Option("--step-days", help="Days between samples", min=1)] = 30,
+    max_rows: Annotated[
+        int, typer.Option("--max-rows", help="Loan-nights sampled at most", min=1000)
+    ] = 2_000_000,
+    warehouse: Warehouse = None,
+    models: Models = None,
+) -> None:
+    """Fit the roll-forward model on the committed nights --from..--to, validate it on the
+    latest months held out, and save models/<version>/ unless its AUC is below the floor
+    (exit 3, nothing saved)."""
+    from arrears import warehouse as store
+    from arrears.aging import load_aging_config
+    from arrears.risk.train import Training
+    from arrears.risk.train import train as fit_and_save
+
+    begin, end = _parse_date(first, "--from"), _parse_date(last, "--to")
+    if end <= begin:
+        raise ConfigError(f"--to {end} must be after --from {begin}")
+    settings = _settings(warehouse=warehouse, models=models, model_auc_floor=auc_floor)
+    aging = load_aging_config(settings.aging)
+    spec = Training(
+        first=begin,
+        last=end,
+        bucket_order=tuple(b.label for b in aging.buckets),
+        auc_floor=settings.model_auc_floor,
+        holdout_days=holdout_days,
+        step_days=step_days,
+        max_rows=max_rows,
+    )
+    with store.opened(_existing_warehouse(settings), read_only=True) as con:
+        trained = fit_and_save(con, spec, settings.models)
+    held = trained.metrics["held_out"]
+    out.print(
+        f"model {trained.version}: held-out AUC {held['auc']:.4f}, KS {held['ks']:.4f} "
+        f"({held['rows']} loans, roll-forward rate {held['positive_rate']:.2%}); "
+        f"saved in {trained.folder}",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+@app.command()
+def simulate(
+    candidate: Annotated[Path, typer.Option("--strategy", help="The candidate strategy file")],
+    first: Annotated[str, typer.Option("--from", help="First night replayed (YYYY-MM-DD)")],
+    last: Annotated[str, typer.Option("--to", help="Last night replayed")],
+    name: Annotated[
+        str | None,
+        typer.Option("--name", help="Folder under reports/simulations/ (default: file and dates)"),
+    ] = None,
+    warehouse: Warehouse = None,
+    landing: Landing = None,
+    archive: Archive = None,
+    profile: Profile = None,
+    timezone: Timezone = None,
+    models: Models = None,
+) -> None:
+    """Replay deciding over the committed nights --from..--to with another strategy, its own
+    cadences and episodes; write nothing but reports/simulations/<name>/ (HTML and Parquet)."""
+    import re
+
+    import polars as pl
+
+    from arrears.simulation import simulate as replay
+    from arrears.strategy import load_strategy
+
+    begin, end = _parse_date(first, "--from"), _parse_date(last, "--to")
+    if end < begin:
+        raise ConfigError(f"--to {end} is before --from {begin}")
+    folder = name or f"{candidate.stem}-{begin}-{end}"
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", folder):
+        raise ConfigError(f"--name {folder!r}: letters, digits, '.', '_' and '-' only")
+    settings = _settings(
+        warehouse=warehouse,
+        landing=landing,
+        archive=archive,
+        profile=profile,
+        timezone=timezone,
+        models=models,
+    )
+    strategy = load_strategy(candidate, settings.profile)
+    result = replay(settings, strategy, begin, end, folder)
+    by_channel = result.totals.group_by("channel").agg(
+        pl.col("simulated", "published", "simulated_cost").sum()
+    )
+    for row in by_channel.sort("channel").iter_rows(named=True):
+        out.print(
+            f"{row['channel']}: {row['simulated']} simulated, {row['published']} published, "
+            f"cost {row['simulated_cost']}",
+            highlight=False,
+        )
+    out.print(f"{len(result.nights)} nights simulated: {result.folder}", highlight=False)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -195,6 +195,14 @@ def _v9_bureau_accounts(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+def _v10_actions_model_version(con: duckdb.DuckDBPyConnection) -> None:
+    # Every action records the roll-forward model it was ranked by (docs/CONTRACT.md section
+    # 12, docs/models.md); null for the nights ranked by the weighted score.
+    con.execute(
+        "alter table marts.collection_actions add column if not exists model_version varchar"
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, "ops.runs.arrears_version and ops.runs.notes", _v2_runs_version_and_notes),
     Migration(
@@ -208,6 +216,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         8, "allocation: assignees on actions, assignments, their state and KPIs", _v8_allocation
     ),
     Migration(9, "marts.bureau_accounts (monthly bureau reporting)", _v9_bureau_accounts),
+    Migration(10, "marts.collection_actions.model_version", _v10_actions_model_version),
 )
 LATEST = MIGRATIONS[-1].version if MIGRATIONS else BASELINE
 

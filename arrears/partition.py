@@ -326,6 +326,10 @@ def compute_partition(
             _load(con, f"work.{name}", plan.inputs(f"work.{name}"))
         for table, _ in HISTORY:
             _load(con, table, plan.inputs(table))
+        if strategy.risk.model is not None:
+            # The scores are filled by Python before the stage model (arrears/risk/scoring.py),
+            # which the partitions do not do yet.
+            raise ConfigError("risk.model: a saved model is not used with ARREARS_PARTITIONS > 1")
         register_config(con, aging)
         write_config_tables(con, strategy)
         params = {

@@ -47,6 +47,10 @@ class Settings(BaseSettings):
     quarantine_limit: float = 0.01
     # Where HTML reports and (on request) Great Expectations Data Docs are written.
     reports: Path = Path("./reports")
+    # Saved roll-forward models (arrears train; a strategy's risk.model names one), and the
+    # held-out AUC below which training saves nothing (docs/models.md).
+    models: Path = Path("./models")
+    model_auc_floor: float = Field(default=0.70, ge=0, le=1)
     data_docs: Path | None = None
     # How long a run waits for another run's warehouse lock, or for another process to close
     # the warehouse file, before failing.
@@ -182,7 +186,7 @@ class Settings(BaseSettings):
 
 
 # Relative defaults that ARREARS_PROJECT_DIR anchors.
-_PROJECT_PATHS = ("landing", "warehouse", "outbox", "reports")
+_PROJECT_PATHS = ("landing", "warehouse", "outbox", "reports", "models")
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -70,6 +70,9 @@ class StageRule(_Model):
     requires_prior: PriorAction | None = None
     # An installment with an unpaid amount falls due on snapshot date + due_in_days.
     due_in_days: int | None = Field(default=None, ge=1, le=60)
+    # With risk.model: the stage holds only for loans whose propensity not to roll forward
+    # (1 - the model's probability) is at most this; likelier self-cures fall to the next stage.
+    propensity_max: Decimal | None = Field(default=None, ge=0, le=1, decimal_places=4)
     channels: dict[str, ChannelRule]
 
     @field_validator("dpd", mode="before")
@@ -211,6 +214,9 @@ class RiskCaps(_Model):
 class Risk(_Model):
     weights: RiskWeights
     caps: RiskCaps
+    # A saved roll-forward model (models/<version>/, arrears train): priority then follows its
+    # probability (risk_score = 100 * probability) instead of the weights. None: the weights.
+    model: str | None = Field(default=None, min_length=1, pattern=r"^[A-Za-z0-9._-]+$")
 
     @model_validator(mode="after")
     def _fits(self) -> Risk:
@@ -254,6 +260,8 @@ class Strategy(_Model):
     capacity: dict[str, int] = Field(default_factory=dict)
     risk: Risk
     champion_challenger: ChampionChallenger
+    # What one action costs on each channel (arrears simulate's contact cost); none: 0.
+    costs: dict[str, Decimal] = Field(default_factory=dict)
     # Filled by load_strategy: the profile in force, and each variant's full stage table.
     profile: str = "cn"
     variant_stages: dict[str, dict[str, StageRule]] = Field(default_factory=dict)
@@ -294,6 +302,15 @@ class Strategy(_Model):
             _channel(channel)
             if limit < 0:
                 raise ValueError(f"{channel}: capacity {limit} is negative")
+        return value
+
+    @field_validator("costs")
+    @classmethod
+    def _costs(cls, value: dict[str, Decimal]) -> dict[str, Decimal]:
+        for channel, cost in value.items():
+            _channel(channel)
+            if cost < 0 or cost.as_tuple().exponent < -4:  # type: ignore[operator]
+                raise ValueError(f"{channel}: cost {cost} must be >= 0 with at most 4 decimals")
         return value
 
     @property
@@ -373,4 +390,14 @@ def load_strategy(path: Path, profile: str) -> Strategy:
             _StageTable, {"stages": merged}, path, within=within, unknown_at_parent=True
         )
         variant_stages[variant] = table.stages
+    if strategy.risk.model is None:
+        tables = {CHAMPION: strategy.stages, **variant_stages}
+        for variant, stages in tables.items():
+            for stage, rule in stages.items():
+                if rule.propensity_max is not None:
+                    where = "stages" if variant == CHAMPION else f"variants.{variant}.stages"
+                    raise ConfigError(
+                        f"{name}: {where}.{stage}.propensity_max needs risk.model (a saved "
+                        "model to score the propensity)"
+                    )
     return strategy.model_copy(update={"profile": profile, "variant_stages": variant_stages})

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -46,7 +47,8 @@ _CONFIG_DDL = {
             prior_channel varchar,
             prior_min_days integer,
             due_in_days integer,
-            bureau_score_max integer
+            bureau_score_max integer,
+            propensity_max double
         )""",
     "work.strategy_channels": """
         create or replace table work.strategy_channels (
@@ -68,6 +70,14 @@ _CONFIG_DDL = {
             variant varchar not null,
             bucket_from bigint not null,
             bucket_to bigint not null
+        )""",
+    # The roll-forward model's scores of tonight's aged loans (empty without risk.model).
+    "work.strategy_model_scores": """
+        create or replace table work.strategy_model_scores (
+            loan_id varchar not null,
+            probability double not null,
+            propensity double not null,
+            risk_score decimal(9,4) not null
         )""",
     "work.strategy_capacity": """
         create or replace table work.strategy_capacity (
@@ -129,6 +139,7 @@ def write_config_tables(con: duckdb.DuckDBPyConnection, strategy: Strategy) -> N
                     prior.min_days_before if prior else None,
                     rule.due_in_days,
                     rule.bureau_score_max,
+                    rule.propensity_max,
                 )
             )
             for channel, cadence in rule.channels.items():
@@ -143,7 +154,8 @@ def write_config_tables(con: duckdb.DuckDBPyConnection, strategy: Strategy) -> N
                     )
                 )
     con.executemany(
-        "insert into work.strategy_stages values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", stage_rows
+        "insert into work.strategy_stages values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        stage_rows,
     )
     con.executemany("insert into work.strategy_channels values (?, ?, ?, ?, ?, ?)", channel_rows)
 
@@ -170,6 +182,7 @@ def decide_params(snapshot_date: date, strategy: Strategy, default_timezone: str
         "action_date": snapshot_date + timedelta(days=1),
         "default_timezone": default_timezone,
         "strategy_version": strategy.version,
+        "model_version": strategy.risk.model,
         "salt": strategy.champion_challenger.salt,
         "reminder_days_before": strategy.arrangements.reminder_days_before,
         "reminder_template": strategy.arrangements.reminder_template,
@@ -213,12 +226,21 @@ def decide(
     snapshot_date: date,
     strategy: Strategy,
     default_timezone: str,
+    models_dir: Path | None = None,
 ) -> dict[str, int]:
     """Build work.arrangement_status, work.collection_actions and work.suppressed_actions for
     action date snapshot_date + 1 from work.loan_aging and the other work.* inputs of the run,
-    and the published history in marts.*; returns the row count of each output."""
+    and the published history in marts.*; returns the row count of each output.
+
+    With risk.model, tonight's aged loans are scored first (models_dir/<version>/)."""
     _ensure_inputs(con)
     write_config_tables(con, strategy)
     params = decide_params(snapshot_date, strategy, default_timezone)
     params.update(state.previous_dates(con, snapshot_date))
-    return registry.build(con, OUTPUTS, params, given=AGE_MODELS)
+    given: tuple[str, ...] = AGE_MODELS
+    if strategy.risk.model is not None:
+        from arrears.risk import scoring
+
+        model = scoring.load(models_dir or Path("models"), strategy.risk.model)
+        given = (*AGE_MODELS, *scoring.score(con, model, params, given=AGE_MODELS))
+    return registry.build(con, OUTPUTS, params, given=given)

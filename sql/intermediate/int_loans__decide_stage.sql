@@ -1,6 +1,7 @@
 -- config: materialized=table, scope=customer
 -- One row per aged loan: its stage (the first stage, top down, whose conditions hold, under the
--- customer's variant), its risk score, and what its arrangements say about tomorrow.
+-- customer's variant), its risk score (the saved model's when risk.model names one, else the
+-- weighted score), and what its arrangements say about tomorrow.
 with
 
 loans as (
@@ -28,6 +29,11 @@ risk as (
 bureau as (
     select customer_id, bureau_score
     from work.int_customers__bureau
+),
+
+-- the saved model's scores when the strategy names one (risk.model); empty otherwise
+model_scores as (
+    select * from work.strategy_model_scores
 ),
 
 arrangement_status as (
@@ -98,6 +104,8 @@ stage_matches as (
     left join pre_due_installments
         on pre_due_installments.loan_id = dpd_matches.loan_id
         and pre_due_installments.due_date = $snapshot_date::date + dpd_matches.due_in_days
+    left join model_scores
+        on model_scores.loan_id = dpd_matches.loan_id
     where (dpd_matches.customer_outstanding_min is null
            or dpd_matches.outstanding_total >= dpd_matches.customer_outstanding_min)
       and (dpd_matches.customer_overdue_min is null
@@ -108,6 +116,8 @@ stage_matches as (
            or channel_history.first_episode_action_date
               <= $action_date::date - dpd_matches.prior_min_days)
       and (dpd_matches.due_in_days is null or pre_due_installments.due_date is not null)
+      and (dpd_matches.propensity_max is null
+           or model_scores.propensity <= dpd_matches.propensity_max)
 ),
 
 first_match as (
@@ -159,7 +169,7 @@ final as (
         loans.dpd,
         loans.overdue_amount,
         loans.outstanding_principal,
-        risk.risk_score,
+        coalesce(model_scores.risk_score, risk.risk_score) as risk_score,
         first_match.pre_due_date,
         previous_due.previous_due_date,
         coalesce(arrangements.has_active_arrangement, false) as has_active_arrangement,
@@ -174,6 +184,8 @@ final as (
         on previous_due.loan_id = loans.loan_id
     left join risk
         on risk.loan_id = loans.loan_id
+    left join model_scores
+        on model_scores.loan_id = loans.loan_id
     left join arrangements
         on arrangements.loan_id = loans.loan_id
 )

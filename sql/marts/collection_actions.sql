@@ -28,6 +28,8 @@ final as (
         template,
         strategy_version,
         strategy_variant,
+        -- the saved model the priority came from (risk.model); null: the weighted score
+        $model_version::varchar as model_version,
     from actions
     order by channel, priority
 )

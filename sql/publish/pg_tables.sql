@@ -53,7 +53,9 @@ create index if not exists suppressed_actions_action_date_idx
 alter table {schema}.collection_actions
     add column if not exists assignee_kind text,
     add column if not exists assignee_id text,
-    add column if not exists visit_sequence integer;
+    add column if not exists visit_sequence integer,
+    -- the roll-forward model that ranked the action (docs/models.md); null for the weighted score
+    add column if not exists model_version text;
 
 -- currency: the primary loan's; run_id, loaded_at: the load that last wrote the row.
 alter table {schema}.collection_actions

@@ -26,6 +26,7 @@ on conflict (action_id) do update set
     assignee_kind = excluded.assignee_kind,
     assignee_id = excluded.assignee_id,
     visit_sequence = excluded.visit_sequence,
+    model_version = excluded.model_version,
     run_id = excluded.run_id,
     loaded_at = excluded.loaded_at
 where (
@@ -34,13 +35,13 @@ where (
     target.overdue_amount, target.outstanding_amount, target.window_start, target.window_end,
     target.timezone, target.max_attempts, target.template, target.strategy_version,
     target.strategy_variant, target.currency, target.assignee_kind, target.assignee_id,
-    target.visit_sequence
+    target.visit_sequence, target.model_version
 ) is distinct from (
     excluded.action_date, excluded.snapshot_date, excluded.customer_id, excluded.loan_ids,
     excluded.primary_loan_id, excluded.channel, excluded.stage, excluded.priority,
     excluded.risk_score, excluded.overdue_amount, excluded.outstanding_amount,
     excluded.window_start, excluded.window_end, excluded.timezone, excluded.max_attempts,
     excluded.template, excluded.strategy_version, excluded.strategy_variant, excluded.currency,
-    excluded.assignee_kind, excluded.assignee_id, excluded.visit_sequence
+    excluded.assignee_kind, excluded.assignee_id, excluded.visit_sequence, excluded.model_version
 )
     or target.loaded_at is null

@@ -1,5 +1,5 @@
 -- The rows the PostgreSQL sink copies for an action date: the mart as it is (no personal data),
--- with the covered loans' currency (as in the outbox files) and the assignee. run_id and loaded_at are the
+-- with the covered loans' currency (as in the outbox files) the assignee and the model. run_id and loaded_at are the
 -- load's, set by the sink.
 with
 
@@ -52,6 +52,7 @@ final as (
         actions.assignee_kind,
         actions.assignee_id,
         actions.visit_sequence,
+        actions.model_version,
     from actions
     left join currencies
         on currencies.action_id = actions.action_id

@@ -1,0 +1,1 @@
+"""Learned roll-forward risk (docs/models.md): features, training, saved models, scoring."""

@@ -1,0 +1,287 @@
+"""`arrears simulate`: a candidate strategy replayed over committed nights, written nowhere but
+reports/simulations/<name>/ (docs/models.md, "Simulating a strategy").
+
+The replay runs in a DuckDB of its own, in memory. The warehouse is attached read-only: its
+marts and raw tables are views there, except the state, which the candidate carries itself:
+seeded from the committed state of the night before D1 (or folded from the marts when that
+version is no longer kept), then, night by night, built by the nightly state models from the
+candidate's own actions. So the candidate's cadences, episodes and prior-action conditions
+depend on what the candidate would have sent. Each night reads its inputs as a rerun does
+(the landing folder, else raw.* or the archive: arrears/restore.py), takes the committed aging
+of the night (aging does not depend on the strategy) and decides through the same registry
+models as the night. Nothing is written to the warehouse, the outbox or the sink.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import shutil
+import tempfile
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from arrears import ingest, restore, state, warehouse
+from arrears.errors import ConfigError
+from arrears.pii import keys
+from arrears.settings import Settings
+from arrears.strategy import Strategy, decide
+
+COMMITTED = "committed"
+
+
+@dataclass(frozen=True)
+class Simulated:
+    folder: Path
+    nights: list[date]
+    totals: pl.DataFrame  # channel, stage: simulated, published, difference, cost
+
+
+def _attach(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """The warehouse read-only, and its raw and marts tables as views of the scratch database
+    (the state tables stay scratch tables: the candidate's own)."""
+    quoted = str(path).replace("'", "''")
+    con.execute(f"attach '{quoted}' as {COMMITTED} (read_only)")
+    tables = con.execute(
+        "select schema_name, table_name from duckdb_tables() "
+        "where database_name = $db and schema_name in ('raw', 'marts') order by 1, 2",
+        {"db": COMMITTED},
+    ).fetchall()
+    for schema, table in tables:
+        if schema == "marts" and table in state.STATE_MODELS:
+            continue
+        con.execute(f'drop table if exists {schema}."{table}"')
+        con.execute(
+            f'create view {schema}."{table}" as select * from {COMMITTED}.{schema}."{table}"'
+        )
+
+
+def _seed_state(con: duckdb.DuckDBPyConnection, previous: date | None) -> str:
+    """The candidate starts from the committed state of the night before D1."""
+    if previous is None:
+        return "no earlier night: the candidate starts with no state"
+    kept = con.execute(
+        f"select count(*) from {COMMITTED}.marts.loan_state where snapshot_date = $p",
+        {"p": previous},
+    ).fetchall()[0][0]
+    if kept:
+        for name in state.STATE_MODELS:
+            con.execute(
+                f"insert into marts.{name} select * from {COMMITTED}.marts.{name} "
+                "where snapshot_date = $p",
+                {"p": previous},
+            )
+        return f"state of {previous} as committed"
+    nights = state.fold(con, through=previous)
+    return f"state of {previous} folded from {nights} committed nights (its version is not kept)"
+
+
+def _night_inputs(
+    con: duckdb.DuckDBPyConnection, night: date, settings: Settings, scratch: Path
+) -> None:
+    """work.* as a rerun of the night reads them, and the night's committed aging."""
+    warehouse.clear_work(con)
+    with restore.landing_for(
+        con,
+        settings.landing,
+        settings.archive,
+        night,
+        scratch / "replay.duckdb",  # its private landing folder goes beside this, in scratch
+        keys.configured_key(settings),
+    ) as landing:
+        ingest.ingest(
+            con,
+            night,
+            landing.root,
+            encodings=settings.dataset_encodings,
+            default_encoding=settings.encoding,
+        )
+    con.execute(
+        "create or replace table work.loan_aging as "
+        "select * from marts.loan_aging where snapshot_date = $d",
+        {"d": night},
+    )
+
+
+def _carry(con: duckdb.DuckDBPyConnection, night: date) -> None:
+    previous = state.previous_snapshot(con, night)
+    state.build(con, night, previous)
+    for name in state.STATE_MODELS:
+        con.execute(f"delete from marts.{name} where snapshot_date = $d", {"d": night})
+        con.execute(f"insert into marts.{name} by name select * from work.{name}")
+
+
+def _frame(con: duckdb.DuckDBPyConnection, query: str, params: dict[str, Any]) -> pl.DataFrame:
+    return pl.DataFrame(pl.from_arrow(con.sql(query, params=params).to_arrow_table()))
+
+
+def simulate(
+    settings: Settings,
+    candidate: Strategy,
+    first: date,
+    last: date,
+    name: str,
+) -> Simulated:
+    """Replay the committed nights first..last with `candidate`; write the report and Parquet
+    files under <reports>/simulations/<name>/ and return where."""
+    if not settings.warehouse.exists():
+        raise ConfigError(f"--warehouse: {settings.warehouse} does not exist")
+    target = settings.reports / "simulations" / name
+    scratch = Path(tempfile.mkdtemp(prefix="arrears-simulate-"))
+    con = warehouse.connect(":memory:", memory_limit=settings.memory_limit)
+    try:
+        _attach(con, settings.warehouse)
+        nights = state.committed_snapshots(con, last)
+        nights = [n for n in nights if n >= first]
+        if not nights:
+            raise ConfigError(f"--from {first} --to {last}: no committed night in the range")
+        seeded = _seed_state(con, state.previous_snapshot(con, nights[0]))
+        actions, suppressed, published = [], [], []
+        for night in nights:
+            _night_inputs(con, night, settings, scratch)
+            decide(con, night, candidate, settings.timezone, settings.models)
+            _carry(con, night)
+            day = {"d": night}
+            actions.append(_frame(con, "select * from work.collection_actions", {}))
+            suppressed.append(
+                _frame(
+                    con,
+                    "select $d::date as snapshot_date, channel, stage, reason, count(*) as actions "
+                    "from work.suppressed_actions group by all",
+                    day,
+                )
+            )
+            published.append(
+                _frame(
+                    con,
+                    "select snapshot_date, channel, stage, count(*) as actions "
+                    "from marts.collection_actions where action_date = $d::date + 1 group by all",
+                    day,
+                )
+            )
+    finally:
+        con.close()
+        shutil.rmtree(scratch, ignore_errors=True)
+    simulated = pl.concat(actions, how="vertical_relaxed")
+    daily, totals = _compare(simulated, pl.concat(published), candidate.costs)
+    reasons = pl.concat(suppressed).sort("snapshot_date", "channel", "reason", "stage")
+    _write(target, simulated, daily, totals, reasons, candidate, nights, seeded)
+    return Simulated(target, nights, totals)
+
+
+def _compare(
+    simulated: pl.DataFrame, published: pl.DataFrame, costs: dict[str, Decimal]
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Actions per night, channel and stage: simulated, published, the difference, the cost."""
+    keys_ = ["snapshot_date", "channel", "stage"]
+    counted = simulated.group_by(keys_).agg(pl.len().alias("simulated"))
+    daily = (
+        counted.join(
+            published.rename({"actions": "published"}), on=keys_, how="full", coalesce=True
+        )
+        .with_columns(pl.col("simulated", "published").fill_null(0).cast(pl.Int64))
+        .with_columns((pl.col("simulated") - pl.col("published")).alias("difference"))
+    )
+    unit = pl.DataFrame(
+        {"channel": list(costs), "unit_cost": [str(c) for c in costs.values()]},
+        schema={"channel": pl.String, "unit_cost": pl.String},
+    ).with_columns(pl.col("unit_cost").cast(pl.Decimal(18, 4)))
+    daily = (
+        daily.join(unit, on="channel", how="left")
+        .with_columns(pl.col("unit_cost").fill_null(pl.lit(0).cast(pl.Decimal(18, 4))))
+        .with_columns(
+            (pl.col("unit_cost") * pl.col("simulated")).alias("simulated_cost"),
+            (pl.col("unit_cost") * pl.col("published")).alias("published_cost"),
+        )
+        .sort(keys_)
+    )
+    totals = (
+        daily.group_by("channel", "stage")
+        .agg(
+            pl.col("simulated", "published", "difference").sum(),
+            pl.col("simulated_cost", "published_cost").sum(),
+        )
+        .sort("channel", "stage")
+    )
+    return daily, totals
+
+
+def _table(frame: pl.DataFrame) -> str:
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in frame.columns)
+    rows = "\n".join(
+        "<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in row) + "</tr>"
+        for row in frame.iter_rows()
+    )
+    return f"<table><tr>{head}</tr>\n{rows}\n</table>"
+
+
+def _write(
+    target: Path,
+    simulated: pl.DataFrame,
+    daily: pl.DataFrame,
+    totals: pl.DataFrame,
+    reasons: pl.DataFrame,
+    candidate: Strategy,
+    nights: list[date],
+    seeded: str,
+) -> None:
+    """The folder whole or not at all: written beside it, then swapped in."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    building = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    try:
+        simulated.write_parquet(building / "actions.parquet", compression="zstd")
+        daily.write_parquet(building / "daily.parquet")
+        reasons.write_parquet(building / "suppressed.parquet")
+        by_channel = totals.group_by("channel").agg(
+            pl.col("simulated", "published", "difference", "simulated_cost", "published_cost").sum()
+        )
+        capacity = reasons.filter(pl.col("reason") == "CAPACITY")
+        by_night = daily.group_by("snapshot_date", "channel").agg(
+            pl.col("simulated", "published", "difference", "simulated_cost").sum()
+        )
+        by_reason = (
+            reasons.group_by("channel", "reason")
+            .agg(pl.col("actions").sum())
+            .sort("channel", "reason")
+        )
+        summary = {
+            "strategy_version": candidate.version,
+            "model_version": candidate.risk.model,
+            "nights": [n.isoformat() for n in nights],
+            "state": seeded,
+            "simulated_actions": simulated.height,
+            "published_actions": int(daily["published"].sum()),
+            "simulated_cost": str(daily["simulated_cost"].sum()),
+            "published_cost": str(daily["published_cost"].sum()),
+            "capacity_deferrals": int(capacity["actions"].sum()) if capacity.height else 0,
+        }
+        (building / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+        page = f"""<!doctype html>
+<html><head><meta charset="utf-8"><title>simulation {html.escape(target.name)}</title>
+<style>body{{font-family:sans-serif;margin:2em}}td,th{{padding:2px 10px;text-align:right}}</style>
+</head><body>
+<h1>Simulation {html.escape(target.name)}</h1>
+<p>Strategy {html.escape(candidate.version)}, ranked by
+{html.escape(candidate.risk.model or "the weighted score")}, replayed over {len(nights)} nights
+({nights[0]} to {nights[-1]}); {html.escape(seeded)}. Published: what the nights actually
+sent. Nothing was written to the warehouse, the outbox or the sink.</p>
+<h2>Total by channel</h2>{_table(by_channel.sort("channel"))}
+<h2>Total by channel and stage</h2>{_table(totals)}
+<h2>Suppressed (capacity deferrals: reason CAPACITY)</h2>
+{_table(by_reason)}
+<h2>By night and channel</h2>{_table(by_night.sort("snapshot_date", "channel"))}
+</body></html>
+"""
+        (building / "report.html").write_text(page, encoding="utf-8")
+        if target.exists():
+            shutil.rmtree(target)
+        building.rename(target)
+    except BaseException:
+        shutil.rmtree(building, ignore_errors=True)
+        raise

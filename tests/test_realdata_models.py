@@ -1,0 +1,17 @@
+"""docs/real-data.md, "Learned risk on the UCI accounts": the pipeline's roll-forward features on
+the UCI card accounts, out of time."""
+
+from __future__ import annotations
+
+from arrears.realdata.__main__ import DEFAULT_CSV
+from arrears.realdata.models import evaluate
+
+
+def test_uci_out_of_time_results():
+    found = evaluate(DEFAULT_CSV)
+    default = found["default_next_month"]
+    assert default["rows"] == 30000
+    assert default["positives"] == 6636  # the file's 22.12 % defaulters
+    assert default["auc"] > 0.70
+    assert found["roll_forward_july"]["auc"] > 0.62
+    assert found["roll_forward"]["rows"] == 30000
