@@ -1,6 +1,6 @@
 -- The rows the PostgreSQL sink copies for an action date: the mart as it is (no personal data),
--- with the covered loans' currency (as in the outbox files) the assignee and the model. run_id and loaded_at are the
--- load's, set by the sink.
+-- with the covered loans' currency (as in the outbox files), the assignee and the model.
+-- run_id and loaded_at are the load's, set by the sink.
 with
 
 actions as (
