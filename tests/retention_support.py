@@ -13,6 +13,9 @@ import duckdb
 
 from arrears import archive, commit, housekeeping, ingest, restore, state, warehouse
 from arrears.aging import build_aging, load_aging_config
+from arrears.allocation.config import load_allocation
+from arrears.allocation.step import allocate_night
+from arrears.allocation.step import build_kpis as build_assignee_kpis
 from arrears.contract import DATASETS
 from arrears.pii.keys import key_for_run
 from arrears.pii.sealing import seal_table
@@ -29,8 +32,9 @@ def _rules(aging: Path, strategy: Path, profile: str):
 
 def run_night(settings: Settings, day: date, run_id: str | None = None):
     """One night as daily_collections runs it, minus the quality suites and ops.runs: ingest
-    (from landing/<D>/ or what restore.landing_for rebuilds), age, decide, KPIs, state, commit,
-    publish, housekeeping. Returns (the ingest summary, the restored landing, the report)."""
+    (from landing/<D>/ or what restore.landing_for rebuilds), age, decide, allocate, KPIs, state,
+    commit, publish, housekeeping. Returns (the ingest summary, the restored landing, the
+    report)."""
     aging, strategy = _rules(settings.aging, settings.strategy, settings.profile)
     key = key_for_run(settings)
     with warehouse.opened(settings.warehouse) as con:
@@ -43,7 +47,9 @@ def run_night(settings: Settings, day: date, run_id: str | None = None):
             landing.name_sources(summary)
         build_aging(con, day, aging)
         decide(con, day, strategy, settings.timezone)
+        allocate_night(con, day, load_allocation(settings.allocation))
         build_kpi_variants(con, day)
+        build_assignee_kpis(con, day)
         state.build(con, day, previous)
         seal_table(con, "work.customers", key)
         commit.commit(con, day, keep_nights=settings.raw_keep_days)

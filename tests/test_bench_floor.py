@@ -103,6 +103,7 @@ def test_validate_floor_runs_the_suites_checks_on_a_real_book(aged_book):
             "arrangements",
             "contact_events",
             "holds",
+            "bureau",
         )
     )
     assert rows == landed > 30000

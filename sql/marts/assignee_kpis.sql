@@ -25,10 +25,11 @@ aging as (
 ),
 
 contact_events as (
-    -- as marts.kpi_variants: each event once, this run's copy of D's events
+    -- as marts.kpi_variants: each event once, this run's copy of D's events; none landed
+    -- after D (a rerun of an older night must not count the later nights' events)
     select * from work.stg_contact_events
     where (is_this_run or snapshot_date <> $snapshot_date)
-      and snapshot_date >= $snapshot_date::date - 1
+      and snapshot_date between $snapshot_date::date - 1 and $snapshot_date
     qualify row_number() over (partition by event_id order by snapshot_date) = 1
 ),
 
