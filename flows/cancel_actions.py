@@ -23,7 +23,8 @@ from prefect import flow, get_run_logger  # noqa: E402
 from prefect.runtime import flow_run  # noqa: E402
 
 from arrears import faults, warehouse  # noqa: E402
-from arrears.settings import Settings, load_settings  # noqa: E402
+from arrears.settings import load_settings  # noqa: E402
+from flows import operator  # noqa: E402
 from tasks.cancel import (  # noqa: E402
     cancel_paid_actions,
     clear_scratch,
@@ -38,9 +39,16 @@ def today(timezone: str) -> date:
     return datetime.now(ZoneInfo(timezone)).date()
 
 
-@flow(name="cancel_actions", log_prints=True)
+@flow(
+    name="cancel_actions",
+    flow_run_name=operator.cancel_run_name,
+    timeout_seconds=operator.timeout("ARREARS_CANCEL_TIMEOUT_SECONDS"),
+    on_failure=[operator.on_failure],
+    on_crashed=[operator.on_failure],
+    log_prints=True,
+)
 def cancel_actions(
-    action_date: date | None = None, settings: Settings | None = None
+    action_date: date | None = None, settings: operator.SettingsParameter = None
 ) -> dict[str, object]:
     """Publish the cumulative cancellations of `action_date` (default: today)."""
     settings = settings or load_settings()

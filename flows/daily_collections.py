@@ -28,6 +28,7 @@ from arrears.errors import ArrearsError, InputRejected  # noqa: E402
 from arrears.pii.keys import require_key  # noqa: E402
 from arrears.quality import preload  # noqa: E402
 from arrears.settings import Settings, load_settings  # noqa: E402
+from flows import operator  # noqa: E402
 from flows.partitioned_collections import age_and_decide  # noqa: E402
 from tasks.aging import age_loans  # noqa: E402
 from tasks.commit import commit_results  # noqa: E402
@@ -38,7 +39,7 @@ from tasks.kpis import compute_kpis  # noqa: E402
 from tasks.pii import seal_personal_data  # noqa: E402
 from tasks.publish import publish_actions, sink_to_postgres  # noqa: E402
 from tasks.quality import validate_action_lists, validate_landing  # noqa: E402
-from tasks.report import report_run  # noqa: E402
+from tasks.report import report_run, summarize_run  # noqa: E402
 from tasks.runs import (  # noqa: E402
     check_continuity,
     finish_run,
@@ -64,9 +65,16 @@ def yesterday(timezone: str) -> date:
     return datetime.now(ZoneInfo(timezone)).date() - timedelta(days=1)
 
 
-@flow(name="daily_collections", log_prints=True)
+@flow(
+    name="daily_collections",
+    flow_run_name=operator.daily_run_name,
+    timeout_seconds=operator.timeout("ARREARS_RUN_TIMEOUT_SECONDS"),
+    on_failure=[operator.on_failure],
+    on_crashed=[operator.on_failure],
+    log_prints=True,
+)
 def daily_collections(
-    snapshot_date: date | None = None, settings: Settings | None = None
+    snapshot_date: date | None = None, settings: operator.SettingsParameter = None
 ) -> dict[str, object]:
     """Process the loan snapshot of `snapshot_date` (default: yesterday) end to end."""
     settings = settings or load_settings()
@@ -131,12 +139,14 @@ def daily_collections(
             faults.checkpoint("flow:after-report")
         except InputRejected as exc:
             finish_run(run_id, "REJECTED", settings, error=str(exc), inputs=inputs)
+            operator.note_stopped(flow_run.id, "REJECTED")
             raise
         except Exception as exc:
             # What ops.runs says is what went out: the outbox manifest tells whether it did.
             status = stopped_status(run_id, snapshot_date, settings, sink_done)
             error = _message(exc) if sink_error is None else f"{_message(sink_error)}; {exc}"
             finish_run(run_id, status, settings, error=error, inputs=inputs)
+            operator.note_stopped(flow_run.id, status)
             raise
         counts = {
             "ingest": landed.rows(),
@@ -160,6 +170,10 @@ def daily_collections(
                 inputs=inputs,
                 row_counts=counts,
             )
+            operator.note_stopped(flow_run.id, runs.PUBLISHED_SINK_FAILED)
+            summarize_run(run_id, snapshot_date, settings, str(published["folder"]))
             raise sink_error
         finish_run(run_id, "SUCCEEDED", settings, inputs=inputs, row_counts=counts)
+        # Written after finish-run, so it shows the run's final status.
+        summarize_run(run_id, snapshot_date, settings, str(published["folder"]))
     return {"run_id": run_id, "snapshot_date": snapshot_date.isoformat(), "rows": counts}
