@@ -160,10 +160,31 @@ def _parse_date(value: str, option: str) -> date:
         raise ConfigError(f"{option}: {value!r} is not a date (YYYY-MM-DD)") from None
 
 
-def _settings(**options: Any) -> Settings:
+def _settings(*, reach_sink: bool = False, **options: Any) -> Settings:
     settings = load_settings(**options)
     _check_rules(settings)
+    if reach_sink:
+        _check_sink(settings)
     return settings
+
+
+def _check_sink(settings: Settings) -> None:
+    """A PostgreSQL sink that cannot be reached is bad configuration, found before anything is
+    read or written (exit 2), not after the outbox is published."""
+    dsn = settings.postgres_dsn()
+    if dsn is None:
+        return
+    import psycopg
+
+    timeout = max(1, round(settings.postgres_connect_timeout))
+    try:
+        psycopg.connect(dsn, connect_timeout=timeout, autocommit=True).close()
+    except psycopg.Error as exc:
+        reason = " ".join(redact(str(exc)).split())
+        raise ConfigError(
+            f"--postgres: cannot connect to the PostgreSQL sink ({reason}); "
+            "check ARREARS_POSTGRES / --postgres, or leave it out to run without the sink"
+        ) from None
 
 
 def with_run_options(command: Callable[..., None]) -> Callable[..., None]:
@@ -185,7 +206,7 @@ def with_run_options(command: Callable[..., None]) -> Callable[..., None]:
     @functools.wraps(command)
     def with_settings(**given: Any) -> None:
         options = {name: given.pop(name) for name in RUN_OPTIONS}
-        command(**given, settings=_settings(**options))
+        command(**given, settings=_settings(reach_sink=True, **options))
 
     params = [*own, *shared]
     with_settings.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
@@ -321,6 +342,7 @@ def cancel(
     unnecessary; publishes the cumulative list in <outbox>/<A>/cancel/."""
     day = _parse_date(action, "--date")
     settings = _settings(
+        reach_sink=True,
         landing=landing,
         warehouse=warehouse,
         outbox=outbox,

@@ -62,6 +62,7 @@ def main() -> None:
     options = parser.parse_args()
 
     work = options.work or Path(tempfile.mkdtemp(prefix="arrears-startup-"))
+    work.mkdir(parents=True, exist_ok=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "ARREARS_"))}
     env.update(
         PREFECT_HOME=str(work / "prefect-home"),
