@@ -688,6 +688,60 @@ def rebuild_state(
         )
 
 
+@app.command()
+def automations(
+    webhook: Annotated[
+        str | None,
+        typer.Option("--webhook", metavar="URL", help="Send to this URL (a JSON POST)"),
+    ] = None,
+    block: Annotated[
+        str | None,
+        typer.Option(
+            "--block",
+            metavar="TYPE/NAME",
+            help="Send through a notification block made in Prefect (slack-webhook/desk)",
+        ),
+    ] = None,
+    done_by: Annotated[
+        str,
+        typer.Option("--done-by", metavar="HH:MM", help="When the daily run must have completed"),
+    ] = "06:00",
+    allow_private: Annotated[
+        bool,
+        typer.Option("--allow-private", help="Allow a webhook on a private address (intranet)"),
+    ] = False,
+) -> None:
+    """Create the automations of automations/ in the Prefect server of PREFECT_API_URL: a
+    failed, crashed or timed-out run, and a night not done by --done-by, sent to --webhook or
+    --block (docs/operating.md, "Watching the nights"). Rerunning replaces them."""
+    from arrears import automations as alerts
+
+    if (webhook is None) == (block is None):
+        raise ConfigError("give one of --webhook URL or --block TYPE/NAME")
+    night = alerts.night_length(alerts.daily_start(), alerts.parse_hour(done_by))
+    from arrears.prefect_env import configure
+
+    configure()
+    import os
+
+    if not os.environ.get("PREFECT_API_URL"):
+        from arrears import local_api
+
+        if not local_api.configured():
+            raise ConfigError(
+                'automations live in a Prefect server: set PREFECT_API_URL (README, "Operating it")'
+            )
+    block_id = (
+        alerts.webhook_block(webhook, allow_private) if webhook else alerts.existing_block(block)  # type: ignore[arg-type]
+    )
+    names = alerts.create(alerts.load(block_id, night))
+    target = webhook and alerts.WEBHOOK_BLOCK or block
+    for name in names:
+        out.print(f"automation {name} -> {target}", highlight=False)
+    hours = night.total_seconds() / 3600
+    out.print(f"a night not completed within {hours:g} h of its start ({done_by}) is reported")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: maps failures to the contract's exit codes."""
     VERBOSE["on"] = False
