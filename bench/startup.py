@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -33,9 +34,11 @@ def clock(stamp: str, day: datetime) -> float:
 
 
 def one_run(args: list[str], env: dict[str, str], cwd: Path) -> dict[str, float]:
+    cpu_before = _children_cpu()
     began = time.time()
     result = subprocess.run(args, env=env, cwd=cwd, capture_output=True, text=True)
     ended = time.time()
+    cpu = _children_cpu() - cpu_before
     if result.returncode != 0:
         raise SystemExit(f"run failed ({result.returncode}):\n{result.stderr[-3000:]}")
     today = datetime.fromtimestamp(began)
@@ -50,7 +53,15 @@ def one_run(args: list[str], env: dict[str, str], cwd: Path) -> dict[str, float]
         "process_s": round(ended - began, 2),
         "to_first_task_s": round(min(task_lines) - began, 2),
         "flow_s": round(max(flow_lines) - min(flow_lines), 2),
+        # CPU seconds of the process and its children (the temporary API): what a loaded
+        # machine cannot inflate the way it inflates wall time.
+        "cpu_s": round(cpu, 2),
     }
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def main() -> None:
