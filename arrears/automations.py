@@ -95,6 +95,8 @@ def webhook_block(url: str, allow_private: bool) -> str:
         url=url,
         method="POST",
         json_data={"source": "arrears", "subject": "{{subject}}", "text": "{{body}}"},
+        headers=None,
+        cookies=None,
         allow_private_urls=allow_private,
     )
     return str(block.save(WEBHOOK_BLOCK, overwrite=True))

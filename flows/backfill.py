@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 import traceback
 from datetime import date, timedelta
+from typing import cast
 
 from arrears.prefect_env import configure
 
@@ -18,7 +19,7 @@ configure()
 
 from prefect import flow, get_run_logger  # noqa: E402
 
-from arrears.errors import ConfigError  # noqa: E402
+from arrears.errors import ArrearsError, ConfigError  # noqa: E402
 from arrears.settings import load_settings  # noqa: E402
 from flows import operator  # noqa: E402
 from flows.daily_collections import daily_collections  # noqa: E402
@@ -60,6 +61,9 @@ def backfill_collections(
                 end,
                 day,
             )
+            if isinstance(exc, ArrearsError):
+                # A Failed state with a one-line message; calling the flow still raises exc.
+                return cast(list[dict[str, object]], operator.failed(exc))
             raise
         logger.info(
             "snapshot %s done (%d of %d, %.0f s since the backfill started)",

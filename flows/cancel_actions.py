@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from typing import cast
 
 from arrears.prefect_env import configure
 
@@ -23,7 +24,8 @@ from prefect import flow, get_run_logger  # noqa: E402
 from prefect.runtime import flow_run  # noqa: E402
 
 from arrears import faults, warehouse  # noqa: E402
-from arrears.settings import load_settings  # noqa: E402
+from arrears.errors import ArrearsError  # noqa: E402
+from arrears.settings import Settings, load_settings  # noqa: E402
 from flows import operator  # noqa: E402
 from tasks.cancel import (  # noqa: E402
     cancel_paid_actions,
@@ -51,6 +53,14 @@ def cancel_actions(
     action_date: date | None = None, settings: operator.SettingsParameter = None
 ) -> dict[str, object]:
     """Publish the cumulative cancellations of `action_date` (default: today)."""
+    try:
+        return cancel_night(action_date, settings)
+    except ArrearsError as exc:
+        # A Failed state with a one-line message; calling the flow still raises exc.
+        return cast(dict[str, object], operator.failed(exc))
+
+
+def cancel_night(action_date: date | None, settings: Settings | None) -> dict[str, object]:
     settings = settings or load_settings()
     action_date = action_date or today(settings.timezone)
     run_id = str(flow_run.id or uuid.uuid4())

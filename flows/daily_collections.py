@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime, timedelta
+from typing import cast
 from zoneinfo import ZoneInfo
 
 from arrears.prefect_env import configure
@@ -77,6 +78,14 @@ def daily_collections(
     snapshot_date: date | None = None, settings: operator.SettingsParameter = None
 ) -> dict[str, object]:
     """Process the loan snapshot of `snapshot_date` (default: yesterday) end to end."""
+    try:
+        return night(snapshot_date, settings)
+    except ArrearsError as exc:
+        # A Failed state with a one-line message; calling the flow still raises exc.
+        return cast(dict[str, object], operator.failed(exc))
+
+
+def night(snapshot_date: date | None, settings: Settings | None) -> dict[str, object]:
     settings = settings or load_settings()
     snapshot_date = snapshot_date or yesterday(settings.timezone)
     logger = get_run_logger()

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic.json_schema import SkipJsonSchema
 
+from arrears.errors import ArrearsError
 from arrears.personal import mask
 from arrears.redact import redact
 from arrears.settings import Settings
@@ -149,3 +150,13 @@ def on_failure(flow: Any, flow_run: Any, state: Any) -> None:
         ),
         description=one_line(f"{flow.name} {flow_run.name} {state.name}: {message}")[:500],
     )
+
+
+def failed(exc: ArrearsError) -> Any:
+    """The Failed state a flow returns for a failure it explains itself: Prefect shows its
+    message on one line (its own would keep the line breaks of a rejection's examples); the
+    caller still gets `exc` raised, and the hooks and automations see a Failed run."""
+    from prefect.states import Failed
+
+    text = one_line(f"{type(exc).__name__}: {mask(redact(str(exc)))}")
+    return Failed(message=text, data=exc)

@@ -102,6 +102,10 @@ def test_a_failed_run_leaves_the_operator_an_artifact_with_the_command(nights):
     assert f"arrears run --date {DAY}" in text
     assert f"--param snapshot_date={DAY}" in text
     assert "\n" not in failure.description
+    # the state message on one line: Prefect's UI shows no literal \n
+    message = flow_run(run_id).state.message
+    assert "InputRejected: " in message and "origination_date" in message
+    assert "\n" not in message
 
 
 def test_rerun_commands_per_flow_and_status():
