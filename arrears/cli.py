@@ -244,7 +244,8 @@ _RULE_CHECKS = (_check_aging, _check_strategy)
 
 def _backfill(first: date, last: date, settings: Settings) -> None:
     """The `backfill` deployment's flow, here: each date its own daily_collections run."""
-    _check_landing(settings, [first + timedelta(days=n) for n in range((last - first).days + 1)])
+    # The first date only: a backfill runs the dates before a broken one, then stops at it.
+    _check_landing(settings, [first])
     _start_prefect()
     from flows.backfill import backfill_collections
 
@@ -264,8 +265,11 @@ def _start_prefect() -> None:
     configure()
     if AS_COMMAND["on"]:
         from arrears import local_api
+        from arrears.quality import preload
 
-        local_api.start()
+        if local_api.start() is not None:
+            # GX's import (seconds) proceeds while this process waits for the local API.
+            preload.start()
 
 
 def _prefect_ready() -> None:
