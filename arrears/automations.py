@@ -20,8 +20,14 @@ import yaml
 from arrears.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
-FILES = ROOT / "automations"
+# In a wheel the files travel inside the package (pyproject.toml); in a checkout, at the top.
+FILES = next(
+    (p for p in (ROOT / "arrears" / "alerts", ROOT / "automations") if p.is_dir()),
+    ROOT / "automations",
+)
 PROJECT = ROOT / "prefect.yaml"
+# The daily deployment's start when prefect.yaml is not at hand (an installed wheel).
+DAILY_START = time(2, 0)
 WEBHOOK_BLOCK = "arrears-alerts"
 
 
@@ -42,6 +48,8 @@ def parse_hour(text: str) -> time:
 
 def daily_start(project: Path = PROJECT) -> time:
     """When the daily deployment starts (its cron's minute and hour)."""
+    if not project.exists():
+        return DAILY_START
     config = yaml.safe_load(project.read_text(encoding="utf-8"))
     daily = next(d for d in config["deployments"] if d["name"] == "daily")
     minute, hour = daily["schedules"][0]["cron"].split()[:2]
