@@ -173,3 +173,28 @@ def test_a_report_url_must_be_absolute(tmp_path: Path):
         "https://h/x/2025-06-01/report.html"
     )
     assert Settings(reports=tmp_path).report_link(tmp_path / "a.html") is None
+
+
+def test_failure_texts_are_one_line_and_withhold_personal_data():
+    """The state message and the run-failure artifact: no phone or id number, no secret."""
+    from arrears.errors import InputRejected
+    from flows import operator
+
+    exc = InputRejected(
+        "customers.csv",
+        "column phone: not a phone number (1 row)",
+        1,
+        examples=["key CU1: 'x13912345678'"],
+    )
+    state = operator.failed(exc)
+    assert "\n" not in state.message
+    assert "13912345678" not in state.message and "withheld" in state.message
+    text = operator.failure_markdown(
+        "daily_collections",
+        "daily-2025-06-01",
+        {"snapshot_date": "2025-06-01", "settings": {"postgres": "postgresql://u:pw@h/db"}},
+        "Failed",
+        state.message,
+        "REJECTED",
+    )
+    assert "pw@" not in text and "settings" not in text
