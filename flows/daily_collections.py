@@ -61,6 +61,15 @@ def stopped_status(run_id: str, snapshot_date: date, settings: Settings, sink_do
     return runs.stopped_status(published, settings.postgres is not None, sink_done, "FAILED")
 
 
+def summarize(run_id: str, snapshot_date: date, settings: Settings, folder: str) -> None:
+    """The run-summary artifact; the run's status is recorded already, so a failure to write
+    it is logged, not the run's failure."""
+    try:
+        summarize_run(run_id, snapshot_date, settings, folder)
+    except Exception as exc:
+        get_run_logger().warning("the run-summary artifact was not written: %s", _message(exc))
+
+
 def yesterday(timezone: str) -> date:
     """The default snapshot: the day that ended most recently in the lender's time zone."""
     return datetime.now(ZoneInfo(timezone)).date() - timedelta(days=1)
@@ -180,9 +189,9 @@ def night(snapshot_date: date | None, settings: Settings | None) -> dict[str, ob
                 row_counts=counts,
             )
             operator.note_stopped(flow_run.id, runs.PUBLISHED_SINK_FAILED)
-            summarize_run(run_id, snapshot_date, settings, str(published["folder"]))
+            summarize(run_id, snapshot_date, settings, str(published["folder"]))
             raise sink_error
         finish_run(run_id, "SUCCEEDED", settings, inputs=inputs, row_counts=counts)
         # Written after finish-run, so it shows the run's final status.
-        summarize_run(run_id, snapshot_date, settings, str(published["folder"]))
+        summarize(run_id, snapshot_date, settings, str(published["folder"]))
     return {"run_id": run_id, "snapshot_date": snapshot_date.isoformat(), "rows": counts}
