@@ -808,7 +808,9 @@ def entry() -> None:
     _PENDING = []
     AS_COMMAND["on"] = True
     code = main()
-    atexit._run_exitfuncs()
+    from arrears import local_api
+
+    local_api.stop_last(atexit._run_exitfuncs)
     for line in _PENDING:
         err.print(line, highlight=False, soft_wrap=True)
     sys.stdout.flush()

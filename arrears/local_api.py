@@ -24,6 +24,7 @@ import subprocess
 import sys
 import time
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 
 from arrears.errors import ArrearsError
@@ -155,3 +156,15 @@ def ready() -> None:
     """Wait for the API started by start(), if any."""
     if _started:
         _started[0].wait()
+
+
+def stop_last(run_exit_handlers: Callable[[], None]) -> None:
+    """Run the process's exit handlers with the API still up, then stop it: Prefect's log
+    handler sends its last lines at logging's shutdown, and waits 5 s for a stopped API."""
+    for api in _started:
+        atexit.unregister(api.stop)
+    try:
+        run_exit_handlers()
+    finally:
+        for api in _started:
+            api.stop()
