@@ -29,6 +29,7 @@ import polars as pl
 
 from arrears import ingest, restore, state, warehouse
 from arrears.errors import ConfigError
+from arrears.kept_inputs import KeptInputs
 from arrears.pii import keys
 from arrears.settings import Settings
 from arrears.strategy import Strategy, decide
@@ -83,25 +84,28 @@ def _seed_state(con: duckdb.DuckDBPyConnection, previous: date | None) -> str:
 
 
 def _night_inputs(
-    con: duckdb.DuckDBPyConnection, night: date, settings: Settings, scratch: Path
+    con: duckdb.DuckDBPyConnection,
+    night: date,
+    settings: Settings,
+    scratch: Path,
+    kept: KeptInputs,
 ) -> None:
-    """work.* as a rerun of the night reads them, and the night's committed aging."""
+    """work.* as the night had them, and the night's committed aging: typed from raw.* or the
+    archive (arrears/kept_inputs.py), else ingested as a rerun of the night reads them."""
     warehouse.clear_work(con)
-    with restore.landing_for(
-        con,
-        settings.landing,
-        settings.archive,
-        night,
-        scratch / "replay.duckdb",  # its private landing folder goes beside this, in scratch
-        keys.configured_key(settings),
-    ) as landing:
-        ingest.ingest(
+    encodings = settings.dataset_encodings
+    if kept.read(night, settings.landing, encodings, settings.encoding) is None:
+        with restore.landing_for(
             con,
+            settings.landing,
+            settings.archive,
             night,
-            landing.root,
-            encodings=settings.dataset_encodings,
-            default_encoding=settings.encoding,
-        )
+            scratch / "replay.duckdb",  # its private landing folder goes beside this, in scratch
+            kept.key,
+        ) as landing:
+            ingest.ingest(
+                con, night, landing.root, encodings=encodings, default_encoding=settings.encoding
+            )
     con.execute(
         "create or replace table work.loan_aging as "
         "select * from marts.loan_aging where snapshot_date = $d",
@@ -142,9 +146,10 @@ def simulate(
         if not nights:
             raise ConfigError(f"--from {first} --to {last}: no committed night in the range")
         seeded = _seed_state(con, state.previous_snapshot(con, nights[0]))
+        kept = KeptInputs(con, settings.archive, keys.configured_key(settings))
         actions, suppressed, published = [], [], []
         for night in nights:
-            _night_inputs(con, night, settings, scratch)
+            _night_inputs(con, night, settings, scratch, kept)
             decide(con, night, candidate, settings.timezone, settings.models)
             _carry(con, night)
             day = {"d": night}
