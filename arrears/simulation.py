@@ -27,14 +27,19 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from arrears import ingest, restore, state, warehouse
+from arrears import ingest, registry, restore, state, warehouse
+from arrears.aging import AGE_MODELS
 from arrears.errors import ConfigError
 from arrears.kept_inputs import KeptInputs
 from arrears.pii import keys
 from arrears.settings import Settings
 from arrears.strategy import Strategy, decide
+from arrears.strategy.engine import CONFIG_TABLES, write_config_tables
+from arrears.strategy.engine import OUTPUTS as DECIDE_OUTPUTS
 
 COMMITTED = "committed"
+# The candidate's configuration tables, kept across nights in the scratch database.
+_CONFIG = "candidate"
 
 
 @dataclass(frozen=True)
@@ -113,10 +118,43 @@ def _night_inputs(
     )
 
 
-def _carry(con: duckdb.DuckDBPyConnection, night: date) -> None:
-    previous = state.previous_snapshot(con, night)
-    state.build(con, night, previous)
-    for name in state.STATE_MODELS:
+def _configure(con: duckdb.DuckDBPyConnection, candidate: Strategy) -> None:
+    """The candidate's work.strategy_* tables, written once and copied where clearing work.*
+    each night leaves them (DuckDB inserts rows one statement at a time: the copy is cheaper)."""
+    write_config_tables(con, candidate)
+    con.execute(f"create schema if not exists {_CONFIG}")
+    for name in CONFIG_TABLES:
+        con.execute(f"create or replace table {_CONFIG}.{name} as select * from work.{name}")
+
+
+def _configured(con: duckdb.DuckDBPyConnection) -> None:
+    for name in CONFIG_TABLES:
+        con.execute(f"create or replace table work.{name} as select * from {_CONFIG}.{name}")
+
+
+def carried_models() -> tuple[str, ...]:
+    """The state models deciding reads, and those they are built from: all the state a
+    candidate's next night needs. The allocation's continuity and the contact data reported
+    bad are not built (the candidate does not allocate; what was reported bad is landed data,
+    read from the warehouse)."""
+    def reads(names: set[str]) -> set[str]:
+        steps = registry.plan(sorted(names), given=(*AGE_MODELS, *DECIDE_OUTPUTS))
+        return registry.external_reads(m.name for m in steps)
+
+    steps = registry.plan(DECIDE_OUTPUTS, given=AGE_MODELS)
+    wanted = registry.external_reads(m.name for m in steps)
+    carried: set[str] = set()
+    while True:
+        found = {n for n in state.STATE_MODELS if f"marts.{n}" in wanted} - carried
+        if not found:
+            return tuple(n for n in state.STATE_MODELS if n in carried)
+        carried |= found
+        wanted = reads(carried)
+
+
+def _carry(con: duckdb.DuckDBPyConnection, night: date, carried: tuple[str, ...]) -> None:
+    state.build(con, night, state.previous_snapshot(con, night), carried)
+    for name in carried:
         con.execute(f"delete from marts.{name} where snapshot_date = $d", {"d": night})
         con.execute(f"insert into marts.{name} by name select * from work.{name}")
 
@@ -146,12 +184,15 @@ def simulate(
         if not nights:
             raise ConfigError(f"--from {first} --to {last}: no committed night in the range")
         seeded = _seed_state(con, state.previous_snapshot(con, nights[0]))
+        carried = carried_models()
+        _configure(con, candidate)
         kept = KeptInputs(con, settings.archive, keys.configured_key(settings))
         actions, suppressed, published = [], [], []
         for night in nights:
             _night_inputs(con, night, settings, scratch, kept)
-            decide(con, night, candidate, settings.timezone, settings.models)
-            _carry(con, night)
+            _configured(con)
+            decide(con, night, candidate, settings.timezone, settings.models, configured=True)
+            _carry(con, night, carried)
             day = {"d": night}
             actions.append(_frame(con, "select * from work.collection_actions", {}))
             suppressed.append(
