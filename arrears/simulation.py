@@ -137,6 +137,7 @@ def carried_models() -> tuple[str, ...]:
     candidate's next night needs. The allocation's continuity and the contact data reported
     bad are not built (the candidate does not allocate; what was reported bad is landed data,
     read from the warehouse)."""
+
     def reads(names: set[str]) -> set[str]:
         steps = registry.plan(sorted(names), given=(*AGE_MODELS, *DECIDE_OUTPUTS))
         return registry.external_reads(m.name for m in steps)

@@ -238,7 +238,9 @@ def test_archived_nights_replay_from_the_archive(archived, monkeypatch):
     first, last = START + timedelta(days=1), START + timedelta(days=DAYS - 1)
     con = duckdb.connect(str(archived.warehouse), read_only=True)
     try:
-        kept = {d for (d,) in con.execute("select distinct snapshot_date from raw.loans").fetchall()}
+        kept = {
+            d for (d,) in con.execute("select distinct snapshot_date from raw.loans").fetchall()
+        }
     finally:
         con.close()
     assert first not in kept and last in kept  # both sources are read
