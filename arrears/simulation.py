@@ -4,12 +4,14 @@ reports/simulations/<name>/ (docs/models.md, "Simulating a strategy").
 The replay runs in a DuckDB of its own, in memory. The warehouse is attached read-only: its
 marts and raw tables are views there, except the state, which the candidate carries itself:
 seeded from the committed state of the night before D1 (or folded from the marts when that
-version is no longer kept), then, night by night, built by the nightly state models from the
-candidate's own actions. So the candidate's cadences, episodes and prior-action conditions
-depend on what the candidate would have sent. Each night reads its inputs as a rerun does
-(the landing folder, else raw.* or the archive: arrears/restore.py), takes the committed aging
-of the night (aging does not depend on the strategy) and decides through the same registry
-models as the night. Nothing is written to the warehouse, the outbox or the sink.
+version is no longer kept), then, night by night, built by the nightly state models deciding
+reads from the candidate's own actions. So the candidate's cadences, episodes and prior-action
+conditions depend on what the candidate would have sent. Each night reads its inputs typed from
+where the night left them (raw.*, else the archive: arrears/kept_inputs.py; the landing folder,
+as a rerun reads it, only when neither holds the night), takes the committed aging of the
+night (aging does not depend on the strategy) and decides through the same registry models as
+the night. No validation, KPIs, allocation or sealing: deciding does not read them. Nothing is
+written to the warehouse, the outbox or the sink.
 """
 
 from __future__ import annotations
