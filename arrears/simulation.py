@@ -155,11 +155,49 @@ def carried_models() -> tuple[str, ...]:
         wanted = reads(carried)
 
 
-def _carry(con: duckdb.DuckDBPyConnection, night: date, carried: tuple[str, ...]) -> None:
-    state.build(con, night, state.previous_snapshot(con, night), carried)
+def committed_models(carried: tuple[str, ...]) -> tuple[str, ...]:
+    """The carried state models that no strategy changes: none of the models they are built
+    from reads the decide step's results, nor a state model that does. Where the warehouse
+    keeps their version of a night, that version is the candidate's too."""
+    known = registry.models()
+    given = (*AGE_MODELS, *DECIDE_OUTPUTS)
+    fixed: list[str] = []
+    for name in carried:  # in build order: a state model reads only those before it
+        steps = registry.plan([name], given=given)
+        inputs = set().union(*(known[m.name].upstream for m in steps))
+        states = {
+            r.removeprefix("marts.") for r in registry.external_reads(m.name for m in steps)
+        } & set(state.STATE_MODELS)
+        if not inputs & set(DECIDE_OUTPUTS) and states <= {name, *fixed}:
+            fixed.append(name)
+    return tuple(fixed)
+
+
+def _carry(
+    con: duckdb.DuckDBPyConnection,
+    night: date,
+    carried: tuple[str, ...],
+    committed: tuple[str, ...],
+) -> None:
+    """Tonight's version of the carried state: copied from the warehouse for the models no
+    strategy changes when it keeps the night's version, built from work.* for the others."""
+    kept = con.execute(
+        f"select count(*) > 0 from (select 1 from {COMMITTED}.marts.loan_state "
+        "where snapshot_date = $d limit 1)",
+        {"d": night},
+    ).fetchall()[0][0]
+    copied = committed if kept else ()
+    built = tuple(n for n in carried if n not in copied)
+    state.build(con, night, state.previous_snapshot(con, night), built)
     for name in carried:
         con.execute(f"delete from marts.{name} where snapshot_date = $d", {"d": night})
-        con.execute(f"insert into marts.{name} by name select * from work.{name}")
+        source = (
+            f"{COMMITTED}.marts.{name} where snapshot_date = $d"
+            if name in copied
+            else (f"work.{name}")
+        )
+        params = {"d": night} if name in copied else {}
+        con.execute(f"insert into marts.{name} by name select * from {source}", params)
 
 
 def _frame(con: duckdb.DuckDBPyConnection, query: str, params: dict[str, Any]) -> pl.DataFrame:
@@ -188,6 +226,7 @@ def simulate(
             raise ConfigError(f"--from {first} --to {last}: no committed night in the range")
         seeded = _seed_state(con, state.previous_snapshot(con, nights[0]))
         carried = carried_models()
+        committed = committed_models(carried)
         _configure(con, candidate)
         kept = KeptInputs(con, settings.archive, keys.configured_key(settings))
         actions, suppressed, published = [], [], []
@@ -195,7 +234,7 @@ def simulate(
             _night_inputs(con, night, settings, scratch, kept)
             _configured(con)
             decide(con, night, candidate, settings.timezone, settings.models, configured=True)
-            _carry(con, night, carried)
+            _carry(con, night, carried, committed)
             day = {"d": night}
             actions.append(_frame(con, "select * from work.collection_actions", {}))
             suppressed.append(
