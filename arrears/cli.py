@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+import typer.core
 from rich.console import Console
 from rich.markup import escape
 
@@ -26,39 +27,88 @@ from arrears.errors import ArrearsError, ConfigError
 from arrears.redact import redact
 from arrears.settings import Settings, load_settings
 
+
+class PlainHelp(typer.core.TyperGroup):
+    """Every command's help without type noise: an option shows its metavar (DATE, DIR) or,
+    without one, its name in capitals; a flag shows nothing after its name."""
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        command = super().get_command(ctx, cmd_name)
+        if command is not None:
+            # Click makes the --help option once per command and keeps it.
+            for param in [*command.params, command.get_help_option(ctx)]:
+                _plain_metavar(param)
+        return command
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        for param in [*self.get_params(ctx), self.get_help_option(ctx)]:
+            _plain_metavar(param)
+        super().format_help(ctx, formatter)
+
+
+def _plain_metavar(param: Any) -> None:
+    if getattr(param, "param_type_name", None) != "option" or param.metavar is not None:
+        return
+    if param.is_flag:
+        param.metavar = ""
+    else:
+        longest = max(param.opts, key=len)
+        param.metavar = longest.lstrip("-").replace("-", "_").upper()
+
+
 app = typer.Typer(
+    cls=PlainHelp,
     add_completion=False,
     no_args_is_help=True,
     help="arrears: the nightly collections batch (loan snapshot -> days past due -> actions).",
 )
 err = Console(stderr=True)
 out = Console()
+# --verbose: a failure also prints its traceback (otherwise one line says what and what to do).
+VERBOSE = {"on": False}
 
 # Shared options; None means "not given", so ARREARS_* variables and defaults apply.
-Landing = Annotated[Path | None, typer.Option("--landing", help="Landing folder [ARREARS_LANDING]")]
-Warehouse = Annotated[
-    Path | None, typer.Option("--warehouse", help="DuckDB file [ARREARS_WAREHOUSE]")
+Landing = Annotated[
+    Path | None,
+    typer.Option("--landing", metavar="DIR", help="Landing folder [ARREARS_LANDING]"),
 ]
-Outbox = Annotated[Path | None, typer.Option("--outbox", help="Outbox folder [ARREARS_OUTBOX]")]
+Warehouse = Annotated[
+    Path | None,
+    typer.Option("--warehouse", metavar="FILE", help="DuckDB file [ARREARS_WAREHOUSE]"),
+]
+Outbox = Annotated[
+    Path | None, typer.Option("--outbox", metavar="DIR", help="Outbox folder [ARREARS_OUTBOX]")
+]
 Strategy = Annotated[
-    Path | None, typer.Option("--strategy", help="Strategy file [ARREARS_STRATEGY]")
+    Path | None,
+    typer.Option("--strategy", metavar="FILE", help="Strategy file [ARREARS_STRATEGY]"),
 ]
 Allocation = Annotated[
     Path | None, typer.Option("--allocation", help="Allocation file [ARREARS_ALLOCATION]")
 ]
 Profile = Annotated[
-    str | None, typer.Option("--profile", help="Compliance profile cn|us [ARREARS_PROFILE]")
+    str | None,
+    typer.Option("--profile", metavar="cn|us", help="Compliance profile [ARREARS_PROFILE]"),
 ]
 Timezone = Annotated[
     str | None,
-    typer.Option("--timezone", help="Time zone of customers without one [ARREARS_TIMEZONE]"),
+    typer.Option(
+        "--timezone",
+        metavar="NAME",
+        help="Time zone of customers without one [ARREARS_TIMEZONE]",
+    ),
 ]
 Postgres = Annotated[
-    str | None, typer.Option("--postgres", help="PostgreSQL sink DSN [ARREARS_POSTGRES]")
+    str | None,
+    typer.Option("--postgres", metavar="DSN", help="PostgreSQL sink DSN [ARREARS_POSTGRES]"),
 ]
 Archive = Annotated[
     Path | None,
-    typer.Option("--archive", help="Archive of raw snapshots past retention [ARREARS_ARCHIVE]"),
+    typer.Option(
+        "--archive",
+        metavar="DIR",
+        help="Archive of raw snapshots past retention [ARREARS_ARCHIVE]",
+    ),
 ]
 
 
@@ -85,6 +135,28 @@ RUN_OPTIONS: dict[str, Any] = {
 }
 
 
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        out.print(f"arrears {version('arrears')}", highlight=False)
+        raise typer.Exit(0)
+
+
+@app.callback()
+def options(
+    verbose: Annotated[
+        bool, typer.Option("--verbose", help="On failure, also print the traceback")
+    ] = False,
+    show_version: Annotated[
+        bool,
+        typer.Option("--version", is_eager=True, callback=_version, help="Print the version"),
+    ] = False,
+) -> None:
+    """arrears: the nightly collections batch (loan snapshot -> days past due -> actions)."""
+    VERBOSE["on"] = verbose
+
+
 def _parse_date(value: str, option: str) -> date:
     try:
         return date.fromisoformat(value)
@@ -92,10 +164,31 @@ def _parse_date(value: str, option: str) -> date:
         raise ConfigError(f"{option}: {value!r} is not a date (YYYY-MM-DD)") from None
 
 
-def _settings(**options: Any) -> Settings:
+def _settings(*, reach_sink: bool = False, **options: Any) -> Settings:
     settings = load_settings(**options)
     _check_rules(settings)
+    if reach_sink:
+        _check_sink(settings)
     return settings
+
+
+def _check_sink(settings: Settings) -> None:
+    """A PostgreSQL sink that cannot be reached is bad configuration, found before anything is
+    read or written (exit 2), not after the outbox is published."""
+    dsn = settings.postgres_dsn()
+    if dsn is None:
+        return
+    import psycopg
+
+    timeout = max(1, round(settings.postgres_connect_timeout))
+    try:
+        psycopg.connect(dsn, connect_timeout=timeout, autocommit=True).close()
+    except psycopg.Error as exc:
+        reason = " ".join(redact(str(exc)).split())
+        raise ConfigError(
+            f"--postgres: cannot connect to the PostgreSQL sink ({reason}); "
+            "check ARREARS_POSTGRES / --postgres, or leave it out to run without the sink"
+        ) from None
 
 
 def with_run_options(command: Callable[..., None]) -> Callable[..., None]:
@@ -117,7 +210,7 @@ def with_run_options(command: Callable[..., None]) -> Callable[..., None]:
     @functools.wraps(command)
     def with_settings(**given: Any) -> None:
         options = {name: given.pop(name) for name in RUN_OPTIONS}
-        command(**given, settings=_settings(**options))
+        command(**given, settings=_settings(reach_sink=True, **options))
 
     params = [*own, *shared]
     with_settings.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
@@ -165,12 +258,60 @@ _RULE_CHECKS = (_check_aging, _check_strategy, _check_allocation)
 
 def _backfill(first: date, last: date, settings: Settings) -> None:
     """The `backfill` deployment's flow, here: each date its own daily_collections run."""
+    # The first date only: a backfill runs the dates before a broken one, then stops at it.
+    _check_landing(settings, [first])
+    _start_prefect()
+    from flows.backfill import backfill_collections
+
+    _prefect_ready()
+    backfill_collections(start=first, end=last, settings=settings)
+
+
+# Set by entry(): this process is the `arrears` command (not a program calling main()).
+AS_COMMAND = {"on": False}
+
+
+def _start_prefect() -> None:
+    """Prefect's defaults, and the local API started now when no server is configured
+    (arrears/local_api.py): it starts while this process imports the flows."""
     from arrears.prefect_env import configure
 
     configure()
-    from flows.backfill import backfill_collections
+    if AS_COMMAND["on"]:
+        from arrears import local_api
+        from arrears.quality import preload
 
-    backfill_collections(start=first, end=last, settings=settings)
+        if local_api.start() is not None:
+            # GX's import (seconds) proceeds while this process waits for the local API.
+            preload.start()
+
+
+def _prefect_ready() -> None:
+    """After the flows are imported: the local API answers; console lines without tracebacks
+    unless --verbose."""
+    from arrears import local_api
+    from arrears.prefect_env import brief_console
+
+    local_api.ready()
+    if not VERBOSE["on"]:
+        brief_console()
+
+
+def _check_landing(settings: Settings, days: list[date]) -> None:
+    """The landing problems that need no warehouse, for every date, before Prefect starts
+    (arrears/ingest/precheck.py); a refused date is recorded REJECTED in ops.runs."""
+    from arrears import runs
+    from arrears.errors import rejected
+    from arrears.ingest import precheck
+
+    for day in days:
+        found = precheck.problems(
+            settings.landing, day, settings.dataset_encodings, settings.encoding
+        )
+        if found:
+            text = "\n".join(problem.render() for problem in found)
+            runs.record_rejected(settings, day, text)
+            rejected(found)
 
 
 @app.command()
@@ -180,12 +321,12 @@ def run(
     settings: Settings,
 ) -> None:
     """Process the snapshot of one date: actions for the next day."""
-    from arrears.prefect_env import configure
-
     day = _parse_date(snapshot, "--date")
-    configure()
+    _check_landing(settings, [day])
+    _start_prefect()
     from flows.daily_collections import daily_collections
 
+    _prefect_ready()
     daily_collections(snapshot_date=day, settings=settings)
     out.print(f"snapshot {day} done: actions for {day + timedelta(days=1)} in {settings.outbox}")
 
@@ -219,6 +360,7 @@ def cancel(
     unnecessary; publishes the cumulative list in <outbox>/<A>/cancel/."""
     day = _parse_date(action, "--date")
     settings = _settings(
+        reach_sink=True,
         landing=landing,
         warehouse=warehouse,
         outbox=outbox,
@@ -231,11 +373,10 @@ def cancel(
 
 
 def _cancel(day: date, settings: Any) -> dict[str, Any]:
-    from arrears.prefect_env import configure
-
-    configure()
+    _start_prefect()
     from flows.cancel_actions import cancel_actions
 
+    _prefect_ready()
     return cancel_actions(action_date=day, settings=settings)
 
 
@@ -744,8 +885,63 @@ def simulate(
     out.print(f"{len(result.nights)} nights simulated: {result.folder}", highlight=False)
 
 
+@app.command()
+def automations(
+    webhook: Annotated[
+        str | None,
+        typer.Option("--webhook", metavar="URL", help="Send to this URL (a JSON POST)"),
+    ] = None,
+    block: Annotated[
+        str | None,
+        typer.Option(
+            "--block",
+            metavar="TYPE/NAME",
+            help="Send through a notification block made in Prefect (slack-webhook/desk)",
+        ),
+    ] = None,
+    done_by: Annotated[
+        str,
+        typer.Option("--done-by", metavar="HH:MM", help="When the daily run must have completed"),
+    ] = "06:00",
+    allow_private: Annotated[
+        bool,
+        typer.Option("--allow-private", help="Allow a webhook on a private address (intranet)"),
+    ] = False,
+) -> None:
+    """Create the automations of automations/ in the Prefect server of PREFECT_API_URL: a
+    failed, crashed or timed-out run, and a night not done by --done-by, sent to --webhook or
+    --block (docs/operating.md, "Watching the nights"). Rerunning replaces them."""
+    from arrears import automations as alerts
+
+    if (webhook is None) == (block is None):
+        raise ConfigError("give one of --webhook URL or --block TYPE/NAME")
+    night = alerts.night_length(alerts.daily_start(), alerts.parse_hour(done_by))
+    from arrears.prefect_env import configure
+
+    configure()
+    import os
+
+    if not os.environ.get("PREFECT_API_URL"):
+        from arrears import local_api
+
+        if not local_api.configured():
+            raise ConfigError(
+                'automations live in a Prefect server: set PREFECT_API_URL (README, "Operating it")'
+            )
+    block_id = (
+        alerts.webhook_block(webhook, allow_private) if webhook else alerts.existing_block(block)  # type: ignore[arg-type]
+    )
+    names = alerts.create(alerts.load(block_id, night))
+    target = webhook and alerts.WEBHOOK_BLOCK or block
+    for name in names:
+        out.print(f"automation {name} -> {target}", highlight=False)
+    hours = night.total_seconds() / 3600
+    out.print(f"a night not completed within {hours:g} h of its start ({done_by}) is reported")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: maps failures to the contract's exit codes."""
+    VERBOSE["on"] = False
     try:
         app(args=argv, standalone_mode=False)
     except typer.Exit as exc:
@@ -763,22 +959,57 @@ def main(argv: list[str] | None = None) -> int:
         err.print("aborted")
         return 1
     except ArrearsError as exc:
-        message = escape(redact(str(exc)))
-        # soft_wrap: a path or command in the message must stay whole to be copied.
-        err.print(
-            f"[red]error[/] (exit {exc.exit_code}): {message}", highlight=False, soft_wrap=True
-        )
+        _traceback(exc)
+        _last(f"[red]error[/] (exit {exc.exit_code}): {escape(redact(str(exc)))}")
         return exc.exit_code
     except Exception as exc:
-        message = escape(redact(str(exc)))
-        err.print(
-            f"[red]failed[/] (exit 1): {type(exc).__name__}: {message}",
-            highlight=False,
-            soft_wrap=True,
-        )
+        _traceback(exc)
+        hint = "" if VERBOSE["on"] else " (arrears --verbose shows the traceback)"
+        _last(f"[red]failed[/] (exit 1): {type(exc).__name__}: {escape(redact(str(exc)))}{hint}")
         return 1
     return 0
 
 
+# Set by entry(): the error message then waits until the process's exit handlers have run.
+_PENDING: list[str] | None = None
+
+
+def _last(line: str) -> None:
+    if _PENDING is not None:
+        _PENDING.append(line)
+    else:
+        err.print(line, highlight=False, soft_wrap=True)
+
+
+def _traceback(exc: BaseException) -> None:
+    if VERBOSE["on"]:
+        import traceback
+
+        lines = traceback.format_exception(exc)
+        err.print(escape(redact("".join(lines))), highlight=False, soft_wrap=True)
+
+
+def entry() -> None:
+    """The `arrears` console command: main(), then an exit with nothing printed after its last
+    line. The process's exit handlers (Prefect's temporary API, log handlers) run before the
+    error line is printed; the interpreter's teardown, where native extensions report objects
+    still alive (`nanobind: leaked ...`), is skipped."""
+    import atexit
+    import os
+
+    global _PENDING
+    _PENDING = []
+    AS_COMMAND["on"] = True
+    code = main()
+    from arrears import local_api
+
+    local_api.stop_last(atexit._run_exitfuncs)
+    for line in _PENDING:
+        err.print(line, highlight=False, soft_wrap=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

@@ -58,3 +58,26 @@ class InputRejected(ArrearsError):
 
 class RunLocked(ArrearsError):
     """Another run holds the warehouse; exit 1 with a message that says which."""
+
+
+class Rejections(InputRejected):
+    """Every rule a landing folder breaks, in one run (exit 3): each file, rule, count and
+    first rows, one after the other. The first one's fields are the exception's own."""
+
+    def __init__(self, rejections: Sequence[InputRejected]) -> None:
+        self.rejections = list(rejections)
+        first = self.rejections[0]
+        self.file, self.rule, self.count = first.file, first.rule, first.count
+        self.examples, self.hint, self.unit = first.examples, first.hint, first.unit
+        Exception.__init__(self, self.render())
+
+    def render(self) -> str:
+        return "\n".join(rejection.render() for rejection in self.rejections)
+
+
+def rejected(rejections: Sequence[InputRejected]) -> None:
+    """Raise what `rejections` hold: nothing, the one, or all of them."""
+    if len(rejections) == 1:
+        raise rejections[0]
+    if rejections:
+        raise Rejections(rejections)

@@ -5,6 +5,7 @@ Each is only a default: a value already in the environment (or a Prefect profile
 
 from __future__ import annotations
 
+import logging
 import os
 
 DEFAULTS = {
@@ -24,3 +25,34 @@ DEFAULTS = {
 def configure() -> None:
     for key, value in DEFAULTS.items():
         os.environ.setdefault(key, value)
+
+
+class _WithoutTraceback:
+    """A console formatter that leaves out a record's traceback (the API handler keeps it)."""
+
+    def __init__(self, inner: logging.Formatter) -> None:
+        self.inner = inner
+
+    def format(self, record: logging.LogRecord) -> str:
+        saved = record.exc_info, record.exc_text, record.stack_info
+        record.exc_info, record.exc_text, record.stack_info = None, None, None
+        try:
+            return self.inner.format(record)
+        finally:
+            record.exc_info, record.exc_text, record.stack_info = saved
+
+
+def brief_console() -> None:
+    """Prefect's console lines without tracebacks: a failed run then ends with the command's
+    one error line (`arrears --verbose` keeps them). Call after Prefect has set up logging."""
+    loggers = [logging.getLogger()] + [
+        logger
+        for name, logger in logging.Logger.manager.loggerDict.items()
+        if isinstance(logger, logging.Logger) and name.split(".")[0] in ("prefect", "arrears")
+    ]
+    for logger in loggers:
+        for handler in logger.handlers:
+            if isinstance(handler, logging.StreamHandler) and not isinstance(
+                handler.formatter, _WithoutTraceback
+            ):
+                handler.setFormatter(_WithoutTraceback(handler.formatter or logging.Formatter()))  # type: ignore[arg-type]

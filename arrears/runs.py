@@ -13,13 +13,16 @@ import json
 import logging
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 
 from arrears import faults, warehouse
 from arrears.migrations import arrears_version
-from arrears.redact import redact
+from arrears.redact import describe_dsn, redact
+
+if TYPE_CHECKING:
+    from arrears.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -229,3 +232,40 @@ def finish(
             "run_id": run_id,
         },
     )
+
+
+def settings_summary(settings: Settings) -> dict[str, Any]:
+    """What a run records of its settings: locations and rules, never credentials."""
+    dsn = settings.postgres_dsn()
+    return {
+        "landing": str(settings.landing),
+        "warehouse": str(settings.warehouse),
+        "outbox": str(settings.outbox),
+        "archive": str(settings.archive),
+        "strategy": str(settings.strategy),
+        "aging": str(settings.aging),
+        "profile": settings.profile,
+        "timezone": settings.timezone,
+        "postgres_sink": settings.postgres is not None,
+        # where the sink writes, without the password (libpq's parse of the DSN)
+        "postgres": describe_dsn(dsn) if dsn else None,
+    }
+
+
+def record_rejected(settings: Settings, snapshot_date: date, error: str) -> str | None:
+    """A run refused by the command line's landing check, before Prefect started: one
+    REJECTED row, as the run itself would have written, when the warehouse exists (nothing is
+    created for it). Returns the run id."""
+    import uuid
+
+    if not Path(settings.warehouse).exists():
+        return None
+    run_id = f"cli-{uuid.uuid4()}"
+    holder = f"arrears run {snapshot_date} (landing refused) {run_id}"
+    with (
+        warehouse.run_lock(settings.warehouse, settings.lock_timeout_seconds, holder),
+        settings.open_warehouse() as con,
+    ):
+        start(con, run_id, snapshot_date, None, settings_summary(settings), outbox=settings.outbox)
+        finish(con, run_id, "REJECTED", error=error)
+    return run_id

@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     # held-out AUC below which training saves nothing (docs/models.md).
     models: Path = Path("./models")
     model_auc_floor: float = Field(default=0.70, ge=0, le=1)
+    # A base URL where the reports folder is served (https://reports.example/arrears): each run
+    # then links its report as a Prefect artifact, <report_url>/<D>/report.html.
+    report_url: str | None = None
     data_docs: Path | None = None
     # How long a run waits for another run's warehouse lock, or for another process to close
     # the warehouse file, before failing.
@@ -95,6 +98,11 @@ class Settings(BaseSettings):
     postgres_connect_timeout: float = Field(default=10.0, gt=0)
     postgres_lock_timeout: float = Field(default=60.0, gt=0)
     postgres_statement_timeout: float = Field(default=300.0, gt=0)
+    # Seconds a flow run may take before Prefect stops it (flows/operator.py reads them when the
+    # flows are imported; here they are validated with the other settings).
+    run_timeout_seconds: float = Field(default=4 * 3600, gt=0)
+    backfill_timeout_seconds: float = Field(default=48 * 3600, gt=0)
+    cancel_timeout_seconds: float = Field(default=25 * 60, gt=0)
 
     @field_validator("postgres")
     @classmethod
@@ -109,6 +117,16 @@ class Settings(BaseSettings):
             redact.check_dsn(dsn)
         except redact.DsnError as exc:
             raise ValueError(str(exc)) from None
+        return value
+
+    @field_validator("report_url")
+    @classmethod
+    def _absolute_url(cls, value: str | None) -> str | None:
+        from urllib.parse import urlsplit
+
+        value = (value or "").strip() or None
+        if value is not None and not (urlsplit(value).scheme and urlsplit(value).netloc):
+            raise ValueError(f"{value!r} is not an absolute URL (https://host/path)")
         return value
 
     @model_validator(mode="after")
@@ -176,6 +194,13 @@ class Settings(BaseSettings):
             wait_seconds=self.lock_timeout_seconds,
             memory_limit=self.memory_limit,
         )
+
+    def report_link(self, report: Path) -> str | None:
+        """The report's URL under report_url (its path relative to the reports folder)."""
+        if not self.report_url:
+            return None
+        relative = Path(report).resolve().relative_to(Path(self.reports).resolve())
+        return self.report_url.rstrip("/") + "/" + relative.as_posix()
 
     def pii_key_path(self) -> Path:
         """Where the personal-data key file is (read, or created at the first run)."""

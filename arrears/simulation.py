@@ -4,12 +4,14 @@ reports/simulations/<name>/ (docs/models.md, "Simulating a strategy").
 The replay runs in a DuckDB of its own, in memory. The warehouse is attached read-only: its
 marts and raw tables are views there, except the state, which the candidate carries itself:
 seeded from the committed state of the night before D1 (or folded from the marts when that
-version is no longer kept), then, night by night, built by the nightly state models from the
-candidate's own actions. So the candidate's cadences, episodes and prior-action conditions
-depend on what the candidate would have sent. Each night reads its inputs as a rerun does
-(the landing folder, else raw.* or the archive: arrears/restore.py), takes the committed aging
-of the night (aging does not depend on the strategy) and decides through the same registry
-models as the night. Nothing is written to the warehouse, the outbox or the sink.
+version is no longer kept), then, night by night, built by the nightly state models deciding
+reads from the candidate's own actions. So the candidate's cadences, episodes and prior-action
+conditions depend on what the candidate would have sent. Each night reads its inputs typed from
+where the night left them (raw.*, else the archive: arrears/kept_inputs.py; the landing folder,
+as a rerun reads it, only when neither holds the night), takes the committed aging of the
+night (aging does not depend on the strategy) and decides through the same registry models as
+the night. No validation, KPIs, allocation or sealing: deciding does not read them. Nothing is
+written to the warehouse, the outbox or the sink.
 """
 
 from __future__ import annotations
@@ -27,13 +29,19 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from arrears import ingest, restore, state, warehouse
+from arrears import ingest, registry, restore, state, warehouse
+from arrears.aging import AGE_MODELS
 from arrears.errors import ConfigError
+from arrears.kept_inputs import KeptInputs
 from arrears.pii import keys
 from arrears.settings import Settings
 from arrears.strategy import Strategy, decide
+from arrears.strategy.engine import CONFIG_TABLES, write_config_tables
+from arrears.strategy.engine import OUTPUTS as DECIDE_OUTPUTS
 
 COMMITTED = "committed"
+# The candidate's configuration tables, kept across nights in the scratch database.
+_CONFIG = "candidate"
 
 
 @dataclass(frozen=True)
@@ -83,25 +91,28 @@ def _seed_state(con: duckdb.DuckDBPyConnection, previous: date | None) -> str:
 
 
 def _night_inputs(
-    con: duckdb.DuckDBPyConnection, night: date, settings: Settings, scratch: Path
+    con: duckdb.DuckDBPyConnection,
+    night: date,
+    settings: Settings,
+    scratch: Path,
+    kept: KeptInputs,
 ) -> None:
-    """work.* as a rerun of the night reads them, and the night's committed aging."""
+    """work.* as the night had them, and the night's committed aging: typed from raw.* or the
+    archive (arrears/kept_inputs.py), else ingested as a rerun of the night reads them."""
     warehouse.clear_work(con)
-    with restore.landing_for(
-        con,
-        settings.landing,
-        settings.archive,
-        night,
-        scratch / "replay.duckdb",  # its private landing folder goes beside this, in scratch
-        keys.configured_key(settings),
-    ) as landing:
-        ingest.ingest(
+    encodings = settings.dataset_encodings
+    if kept.read(night, settings.landing, encodings, settings.encoding) is None:
+        with restore.landing_for(
             con,
+            settings.landing,
+            settings.archive,
             night,
-            landing.root,
-            encodings=settings.dataset_encodings,
-            default_encoding=settings.encoding,
-        )
+            scratch / "replay.duckdb",  # its private landing folder goes beside this, in scratch
+            kept.key,
+        ) as landing:
+            ingest.ingest(
+                con, night, landing.root, encodings=encodings, default_encoding=settings.encoding
+            )
     con.execute(
         "create or replace table work.loan_aging as "
         "select * from marts.loan_aging where snapshot_date = $d",
@@ -109,12 +120,84 @@ def _night_inputs(
     )
 
 
-def _carry(con: duckdb.DuckDBPyConnection, night: date) -> None:
-    previous = state.previous_snapshot(con, night)
-    state.build(con, night, previous)
-    for name in state.STATE_MODELS:
+def _configure(con: duckdb.DuckDBPyConnection, candidate: Strategy) -> None:
+    """The candidate's work.strategy_* tables, written once and copied where clearing work.*
+    each night leaves them (DuckDB inserts rows one statement at a time: the copy is cheaper)."""
+    write_config_tables(con, candidate)
+    con.execute(f"create schema if not exists {_CONFIG}")
+    for name in CONFIG_TABLES:
+        con.execute(f"create or replace table {_CONFIG}.{name} as select * from work.{name}")
+
+
+def _configured(con: duckdb.DuckDBPyConnection) -> None:
+    for name in CONFIG_TABLES:
+        con.execute(f"create or replace table work.{name} as select * from {_CONFIG}.{name}")
+
+
+def carried_models() -> tuple[str, ...]:
+    """The state models deciding reads, and those they are built from: all the state a
+    candidate's next night needs. The allocation's continuity and the contact data reported
+    bad are not built (the candidate does not allocate; what was reported bad is landed data,
+    read from the warehouse)."""
+
+    def reads(names: set[str]) -> set[str]:
+        steps = registry.plan(sorted(names), given=(*AGE_MODELS, *DECIDE_OUTPUTS))
+        return registry.external_reads(m.name for m in steps)
+
+    steps = registry.plan(DECIDE_OUTPUTS, given=AGE_MODELS)
+    wanted = registry.external_reads(m.name for m in steps)
+    carried: set[str] = set()
+    while True:
+        found = {n for n in state.STATE_MODELS if f"marts.{n}" in wanted} - carried
+        if not found:
+            return tuple(n for n in state.STATE_MODELS if n in carried)
+        carried |= found
+        wanted = reads(carried)
+
+
+def committed_models(carried: tuple[str, ...]) -> tuple[str, ...]:
+    """The carried state models that no strategy changes: none of the models they are built
+    from reads the decide step's results, nor a state model that does. Where the warehouse
+    keeps their version of a night, that version is the candidate's too."""
+    known = registry.models()
+    given = (*AGE_MODELS, *DECIDE_OUTPUTS)
+    fixed: list[str] = []
+    for name in carried:  # in build order: a state model reads only those before it
+        steps = registry.plan([name], given=given)
+        inputs = set().union(*(known[m.name].upstream for m in steps))
+        states = {
+            r.removeprefix("marts.") for r in registry.external_reads(m.name for m in steps)
+        } & set(state.STATE_MODELS)
+        if not inputs & set(DECIDE_OUTPUTS) and states <= {name, *fixed}:
+            fixed.append(name)
+    return tuple(fixed)
+
+
+def _carry(
+    con: duckdb.DuckDBPyConnection,
+    night: date,
+    carried: tuple[str, ...],
+    committed: tuple[str, ...],
+) -> None:
+    """Tonight's version of the carried state: copied from the warehouse for the models no
+    strategy changes when it keeps the night's version, built from work.* for the others."""
+    kept = con.execute(
+        f"select count(*) > 0 from (select 1 from {COMMITTED}.marts.loan_state "
+        "where snapshot_date = $d limit 1)",
+        {"d": night},
+    ).fetchall()[0][0]
+    copied = committed if kept else ()
+    built = tuple(n for n in carried if n not in copied)
+    state.build(con, night, state.previous_snapshot(con, night), built)
+    for name in carried:
         con.execute(f"delete from marts.{name} where snapshot_date = $d", {"d": night})
-        con.execute(f"insert into marts.{name} by name select * from work.{name}")
+        source = (
+            f"{COMMITTED}.marts.{name} where snapshot_date = $d"
+            if name in copied
+            else (f"work.{name}")
+        )
+        params = {"d": night} if name in copied else {}
+        con.execute(f"insert into marts.{name} by name select * from {source}", params)
 
 
 def _frame(con: duckdb.DuckDBPyConnection, query: str, params: dict[str, Any]) -> pl.DataFrame:
@@ -142,11 +225,16 @@ def simulate(
         if not nights:
             raise ConfigError(f"--from {first} --to {last}: no committed night in the range")
         seeded = _seed_state(con, state.previous_snapshot(con, nights[0]))
+        carried = carried_models()
+        committed = committed_models(carried)
+        _configure(con, candidate)
+        kept = KeptInputs(con, settings.archive, keys.configured_key(settings))
         actions, suppressed, published = [], [], []
         for night in nights:
-            _night_inputs(con, night, settings, scratch)
-            decide(con, night, candidate, settings.timezone, settings.models)
-            _carry(con, night)
+            _night_inputs(con, night, settings, scratch, kept)
+            _configured(con)
+            decide(con, night, candidate, settings.timezone, settings.models, configured=True)
+            _carry(con, night, carried, committed)
             day = {"d": night}
             actions.append(_frame(con, "select * from work.collection_actions", {}))
             suppressed.append(

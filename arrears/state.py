@@ -170,10 +170,13 @@ def check(con: duckdb.DuckDBPyConnection, snapshot_date: date) -> date | None:
 
 
 def build(
-    con: duckdb.DuckDBPyConnection, snapshot_date: date, previous: date | None
+    con: duckdb.DuckDBPyConnection,
+    snapshot_date: date,
+    previous: date | None,
+    models: tuple[str, ...] = (*STATE_MODELS, *REPORTED_MODELS),
 ) -> dict[str, int]:
     """work.<state> for tonight from the previous version and tonight's results in work.*,
-    and tonight's contact data reported bad."""
+    and tonight's contact data reported bad (`models`: fewer of them, for a simulation)."""
     params = {"snapshot_date": snapshot_date, **previous_dates(con, snapshot_date)}
     if params["previous_snapshot_date"] != previous:
         raise StateError(f"the state of {snapshot_date} must follow {previous}")
@@ -183,7 +186,7 @@ def build(
     )
     return registry.build(
         con,
-        (*STATE_MODELS, *REPORTED_MODELS),
+        models,
         params,
         given=_results_of_the_night(),
         keep_scratch=False,

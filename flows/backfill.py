@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 import traceback
 from datetime import date, timedelta
+from typing import cast
 
 from arrears.prefect_env import configure
 
@@ -18,14 +19,21 @@ configure()
 
 from prefect import flow, get_run_logger  # noqa: E402
 
-from arrears.errors import ConfigError  # noqa: E402
-from arrears.settings import Settings, load_settings  # noqa: E402
+from arrears.errors import ArrearsError, ConfigError  # noqa: E402
+from arrears.settings import load_settings  # noqa: E402
+from flows import operator  # noqa: E402
 from flows.daily_collections import daily_collections  # noqa: E402
 
 
-@flow(name="backfill_collections")
+@flow(
+    name="backfill_collections",
+    flow_run_name=operator.backfill_run_name,
+    timeout_seconds=operator.timeout("ARREARS_BACKFILL_TIMEOUT_SECONDS"),
+    on_failure=[operator.on_failure],
+    on_crashed=[operator.on_failure],
+)
 def backfill_collections(
-    start: date, end: date, settings: Settings | None = None
+    start: date, end: date, settings: operator.SettingsParameter = None
 ) -> list[dict[str, object]]:
     """Process snapshot dates start..end (inclusive) one after the other."""
     if end < start:
@@ -53,6 +61,9 @@ def backfill_collections(
                 end,
                 day,
             )
+            if isinstance(exc, ArrearsError):
+                # A Failed state with a one-line message; calling the flow still raises exc.
+                return cast(list[dict[str, object]], operator.failed(exc))
             raise
         logger.info(
             "snapshot %s done (%d of %d, %.0f s since the backfill started)",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from typing import cast
 
 from arrears.prefect_env import configure
 
@@ -23,7 +24,9 @@ from prefect import flow, get_run_logger  # noqa: E402
 from prefect.runtime import flow_run  # noqa: E402
 
 from arrears import faults, warehouse  # noqa: E402
+from arrears.errors import ArrearsError  # noqa: E402
 from arrears.settings import Settings, load_settings  # noqa: E402
+from flows import operator  # noqa: E402
 from tasks.cancel import (  # noqa: E402
     cancel_paid_actions,
     clear_scratch,
@@ -38,11 +41,26 @@ def today(timezone: str) -> date:
     return datetime.now(ZoneInfo(timezone)).date()
 
 
-@flow(name="cancel_actions", log_prints=True)
+@flow(
+    name="cancel_actions",
+    flow_run_name=operator.cancel_run_name,
+    timeout_seconds=operator.timeout("ARREARS_CANCEL_TIMEOUT_SECONDS"),
+    on_failure=[operator.on_failure],
+    on_crashed=[operator.on_failure],
+    log_prints=True,
+)
 def cancel_actions(
-    action_date: date | None = None, settings: Settings | None = None
+    action_date: date | None = None, settings: operator.SettingsParameter = None
 ) -> dict[str, object]:
     """Publish the cumulative cancellations of `action_date` (default: today)."""
+    try:
+        return cancel_night(action_date, settings)
+    except ArrearsError as exc:
+        # A Failed state with a one-line message; calling the flow still raises exc.
+        return cast(dict[str, object], operator.failed(exc))
+
+
+def cancel_night(action_date: date | None, settings: Settings | None) -> dict[str, object]:
     settings = settings or load_settings()
     action_date = action_date or today(settings.timezone)
     run_id = str(flow_run.id or uuid.uuid4())

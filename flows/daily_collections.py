@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime, timedelta
+from typing import cast
 from zoneinfo import ZoneInfo
 
 from arrears.prefect_env import configure
@@ -30,6 +31,7 @@ from arrears.errors import ArrearsError, InputRejected  # noqa: E402
 from arrears.pii.keys import require_key  # noqa: E402
 from arrears.quality import preload  # noqa: E402
 from arrears.settings import Settings, load_settings  # noqa: E402
+from flows import operator  # noqa: E402
 from flows.partitioned_collections import age_and_decide  # noqa: E402
 from tasks.aging import age_loans  # noqa: E402
 from tasks.allocate import allocate_actions  # noqa: E402
@@ -42,7 +44,7 @@ from tasks.kpis import compute_kpis  # noqa: E402
 from tasks.pii import seal_personal_data  # noqa: E402
 from tasks.publish import publish_actions, sink_to_postgres  # noqa: E402
 from tasks.quality import validate_action_lists, validate_landing  # noqa: E402
-from tasks.report import report_run  # noqa: E402
+from tasks.report import report_run, summarize_run  # noqa: E402
 from tasks.runs import (  # noqa: E402
     check_continuity,
     finish_run,
@@ -63,16 +65,40 @@ def stopped_status(run_id: str, snapshot_date: date, settings: Settings, sink_do
     return runs.stopped_status(published, settings.postgres is not None, sink_done, "FAILED")
 
 
+def summarize(run_id: str, snapshot_date: date, settings: Settings, folder: str) -> None:
+    """The run-summary artifact; the run's status is recorded already, so a failure to write
+    it is logged, not the run's failure."""
+    try:
+        summarize_run(run_id, snapshot_date, settings, folder)
+    except Exception as exc:
+        get_run_logger().warning("the run-summary artifact was not written: %s", _message(exc))
+
+
 def yesterday(timezone: str) -> date:
     """The default snapshot: the day that ended most recently in the lender's time zone."""
     return datetime.now(ZoneInfo(timezone)).date() - timedelta(days=1)
 
 
-@flow(name="daily_collections", log_prints=True)
+@flow(
+    name="daily_collections",
+    flow_run_name=operator.daily_run_name,
+    timeout_seconds=operator.timeout("ARREARS_RUN_TIMEOUT_SECONDS"),
+    on_failure=[operator.on_failure],
+    on_crashed=[operator.on_failure],
+    log_prints=True,
+)
 def daily_collections(
-    snapshot_date: date | None = None, settings: Settings | None = None
+    snapshot_date: date | None = None, settings: operator.SettingsParameter = None
 ) -> dict[str, object]:
     """Process the loan snapshot of `snapshot_date` (default: yesterday) end to end."""
+    try:
+        return night(snapshot_date, settings)
+    except ArrearsError as exc:
+        # A Failed state with a one-line message; calling the flow still raises exc.
+        return cast(dict[str, object], operator.failed(exc))
+
+
+def night(snapshot_date: date | None, settings: Settings | None) -> dict[str, object]:
     settings = settings or load_settings()
     snapshot_date = snapshot_date or yesterday(settings.timezone)
     logger = get_run_logger()
@@ -138,12 +164,14 @@ def daily_collections(
             faults.checkpoint("flow:after-report")
         except InputRejected as exc:
             finish_run(run_id, "REJECTED", settings, error=str(exc), inputs=inputs)
+            operator.note_stopped(flow_run.id, "REJECTED")
             raise
         except Exception as exc:
             # What ops.runs says is what went out: the outbox manifest tells whether it did.
             status = stopped_status(run_id, snapshot_date, settings, sink_done)
             error = _message(exc) if sink_error is None else f"{_message(sink_error)}; {exc}"
             finish_run(run_id, status, settings, error=error, inputs=inputs)
+            operator.note_stopped(flow_run.id, status)
             raise
         counts = {
             "ingest": landed.rows(),
@@ -169,6 +197,10 @@ def daily_collections(
                 inputs=inputs,
                 row_counts=counts,
             )
+            operator.note_stopped(flow_run.id, runs.PUBLISHED_SINK_FAILED)
+            summarize(run_id, snapshot_date, settings, str(published["folder"]))
             raise sink_error
         finish_run(run_id, "SUCCEEDED", settings, inputs=inputs, row_counts=counts)
+        # Written after finish-run, so it shows the run's final status.
+        summarize(run_id, snapshot_date, settings, str(published["folder"]))
     return {"run_id": run_id, "snapshot_date": snapshot_date.isoformat(), "rows": counts}

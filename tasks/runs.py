@@ -1,5 +1,7 @@
 """ops.runs bookkeeping at the start and end of every run."""
 
+# settings_summary: re-exported, what a run records of its settings (arrears.runs).
+
 from __future__ import annotations
 
 from datetime import date
@@ -8,26 +10,8 @@ from typing import Any
 from prefect import task
 
 from arrears import continuity, runs, warehouse
-from arrears.redact import describe_dsn
+from arrears.runs import settings_summary
 from arrears.settings import Settings
-
-
-def settings_summary(settings: Settings) -> dict[str, Any]:
-    """What a run records of its settings: locations and rules, never credentials."""
-    dsn = settings.postgres_dsn()
-    return {
-        "landing": str(settings.landing),
-        "warehouse": str(settings.warehouse),
-        "outbox": str(settings.outbox),
-        "archive": str(settings.archive),
-        "strategy": str(settings.strategy),
-        "aging": str(settings.aging),
-        "profile": settings.profile,
-        "timezone": settings.timezone,
-        "postgres_sink": settings.postgres is not None,
-        # where the sink writes, without the password (libpq's parse of the DSN)
-        "postgres": describe_dsn(dsn) if dsn else None,
-    }
 
 
 @task(name="check-continuity")

@@ -15,7 +15,7 @@ import polars as pl
 import pytest
 import yaml
 from fixtures.reliability_support import PersonalScanner, personal_values
-from retention_support import run_night
+from retention_support import copy_scene, run_night
 
 from arrears.cli import main
 from arrears.generate import generate_landing
@@ -181,3 +181,79 @@ def test_simulate_refuses_bad_names_and_empty_ranges(scene, replayed):
     later = START + timedelta(days=100)
     assert _simulate(scene, strategy, "empty", later, later + timedelta(days=3)) == 2
     assert not (scene.reports / "simulations" / "empty").exists()
+
+
+def _published(settings: Settings, first: date, last: date) -> pl.DataFrame:
+    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    try:
+        return pl.DataFrame(
+            pl.from_arrow(
+                con.sql(
+                    "select * from marts.collection_actions where action_date between $a and $b",
+                    params={"a": first + timedelta(days=1), "b": last + timedelta(days=1)},
+                ).to_arrow_table()
+            )
+        )
+    finally:
+        con.close()
+
+
+def test_kept_nights_replay_without_their_landing_files(scene, replayed, tmp_path, monkeypatch):
+    """The inputs of a kept night come typed from raw.* (customers opened with the key): with
+    its landing folder empty the replay still gives the published actions."""
+    first, last = replayed["dates"]
+    settings = copy_scene(scene, tmp_path / "copy", landing=tmp_path / "empty-landing")
+    for k in range(DAYS):
+        (settings.landing / str(START + timedelta(days=k))).mkdir(parents=True)
+    monkeypatch.setenv("ARREARS_REPORTS", str(settings.reports))
+    assert _simulate(settings, DEFAULTS_DIR / "strategy.yaml", "kept", first, last) == 0
+    simulated = pl.read_parquet(settings.reports / "simulations" / "kept" / "actions.parquet")
+    published = _published(settings, first, last)
+    key = ["action_date", "channel", "priority"]
+    assert simulated.height == published.height > 100
+    assert simulated.sort(key).equals(published.select(simulated.columns).sort(key))
+
+
+@pytest.fixture(scope="module")
+def archived(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """Six nights with two kept in raw.*: the first four are in the archive."""
+    root = tmp_path_factory.mktemp("simulate-archived")
+    generate_landing(root / "landing", START, DAYS, 300)
+    settings = Settings(
+        landing=root / "landing",
+        warehouse=root / "data" / "w.duckdb",
+        outbox=root / "outbox",
+        archive=root / "archive",
+        reports=root / "reports",
+        models=root / "models",
+        raw_keep_days=2,
+    )
+    for k in range(DAYS):
+        run_night(settings, START + timedelta(days=k))
+    return settings
+
+
+def test_archived_nights_replay_from_the_archive(archived, monkeypatch):
+    monkeypatch.setenv("ARREARS_REPORTS", str(archived.reports))
+    first, last = START + timedelta(days=1), START + timedelta(days=DAYS - 1)
+    con = duckdb.connect(str(archived.warehouse), read_only=True)
+    try:
+        kept = {
+            d for (d,) in con.execute("select distinct snapshot_date from raw.loans").fetchall()
+        }
+    finally:
+        con.close()
+    assert first not in kept and last in kept  # both sources are read
+    assert (archived.archive / "loans" / f"snapshot_date={first}" / "data.parquet").exists()
+    # the archived datasets come from the archive: their landing files are not read
+    for k in range(1, DAYS):
+        folder = archived.landing / str(START + timedelta(days=k))
+        for path in folder.iterdir():
+            if not path.name.startswith("customers"):
+                path.unlink()
+    assert _simulate(archived, DEFAULTS_DIR / "strategy.yaml", "archived", first, last) == 0
+    simulated = pl.read_parquet(archived.reports / "simulations" / "archived" / "actions.parquet")
+    published = _published(archived, first, last)
+    key = ["action_date", "channel", "priority"]
+    assert simulated.height == published.height > 50
+    assert simulated.sort(key).equals(published.select(simulated.columns).sort(key))

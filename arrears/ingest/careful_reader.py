@@ -16,7 +16,7 @@ import duckdb
 
 from arrears import warehouse
 from arrears.contract import Column, Dataset
-from arrears.errors import InputRejected
+from arrears.errors import InputRejected, rejected
 from arrears.ingest.acceptance import quote, rule_of, typed_select
 from arrears.ingest.header import check_header, contract_names
 from arrears.personal import WITHHELD, unquoted
@@ -174,15 +174,19 @@ def _check_values(
         + ", ".join(f"count(*) filter (where {predicate})" for _, _, predicate in checks)
         + f" from {table}"
     ).fetchall()[0]
-    for (column, refusal, predicate), bad_count in zip(checks, counts, strict=True):
-        if not bad_count:
-            continue
-        raise InputRejected(
-            str(path),
-            f"column {column.name}: {refusal}",
-            int(bad_count),
-            examples=_examples(con, dataset, column, table, predicate),
-        )
+    # Every broken column of the file at once, not one per run.
+    rejected(
+        [
+            InputRejected(
+                str(path),
+                f"column {column.name}: {refusal}",
+                int(bad_count),
+                examples=_examples(con, dataset, column, table, predicate),
+            )
+            for (column, refusal, predicate), bad_count in zip(checks, counts, strict=True)
+            if bad_count
+        ]
+    )
 
 
 def _examples(

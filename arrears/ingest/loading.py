@@ -12,7 +12,7 @@ import duckdb
 
 from arrears import warehouse
 from arrears.contract import DATASETS, Dataset
-from arrears.errors import InputRejected
+from arrears.errors import InputRejected, Rejections, rejected
 from arrears.ingest import careful_reader
 from arrears.ingest.carry_forward import absent_dataset, drop_seen_events
 from arrears.ingest.fast_reader import load_fast
@@ -42,14 +42,22 @@ def ingest(
         )
     encodings = encodings or {}
     files: dict[str, LandedFile] = {}
+    # Every file is read whatever an earlier one broke: one run names all that is wrong.
+    refused: list[InputRejected] = []
     for dataset in DATASETS.values():
         con.execute(warehouse.work_table_ddl(dataset.name))
-        path = find_file(folder, dataset.name)
-        if path is None:
-            files[dataset.name] = absent_dataset(con, dataset, folder, snapshot_date)
-            continue
-        encoding = encodings.get(dataset.name, default_encoding)
-        files[dataset.name] = load_file(con, dataset, path, snapshot_date, encoding)
+        try:
+            path = find_file(folder, dataset.name)
+            if path is None:
+                files[dataset.name] = absent_dataset(con, dataset, folder, snapshot_date)
+                continue
+            encoding = encodings.get(dataset.name, default_encoding)
+            files[dataset.name] = load_file(con, dataset, path, snapshot_date, encoding)
+        except Rejections as exc:
+            refused += exc.rejections
+        except InputRejected as exc:
+            refused.append(exc)
+    rejected(refused)
     files["contact_events"].duplicates_ignored = drop_seen_events(con, snapshot_date)
     files["contact_events"].rows -= files["contact_events"].duplicates_ignored
     return IngestSummary(snapshot_date, files)

@@ -79,7 +79,7 @@ class Validator:
         started = time.perf_counter()
         from arrears.quality import gx_duckdb
 
-        with gx_duckdb.quiet():
+        with gx_duckdb.quiet(), gx_duckdb.validating():
             batch = self._batch(table, date_column, batch_date)
             # A copy: GX fills its defaults into the dict it is given.
             result = batch.validate(suite, result_format=dict(RESULT_FORMAT))

@@ -102,6 +102,10 @@ PROMISE_GRACE = "PROMISE_GRACE"
 PROMISE_GRACE_CHANNELS = ("SMS",)
 
 
+# The tables write_config_tables fills.
+CONFIG_TABLES = tuple(name.removeprefix("work.") for name in _CONFIG_DDL)
+
+
 def variant_buckets(strategy: Strategy) -> list[tuple[str, int, int]]:
     """Each challenger's [from, to) range of hash buckets; the champion gets what is left."""
     ranges = []
@@ -227,14 +231,18 @@ def decide(
     strategy: Strategy,
     default_timezone: str,
     models_dir: Path | None = None,
+    *,
+    configured: bool = False,
 ) -> dict[str, int]:
     """Build work.arrangement_status, work.collection_actions and work.suppressed_actions for
     action date snapshot_date + 1 from work.loan_aging and the other work.* inputs of the run,
     and the published history in marts.*; returns the row count of each output.
 
-    With risk.model, tonight's aged loans are scored first (models_dir/<version>/)."""
+    With risk.model, tonight's aged loans are scored first (models_dir/<version>/).
+    `configured`: work.strategy_* already hold `strategy` (a simulation writes them once)."""
     _ensure_inputs(con)
-    write_config_tables(con, strategy)
+    if not configured:
+        write_config_tables(con, strategy)
     params = decide_params(snapshot_date, strategy, default_timezone)
     params.update(state.previous_dates(con, snapshot_date))
     given: tuple[str, ...] = AGE_MODELS
