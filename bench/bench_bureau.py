@@ -29,7 +29,7 @@ from arrears.prefect_env import configure  # noqa: E402
 
 configure()
 
-from pipeline import RssSampler, run_day, settings_for, timed  # noqa: E402
+from pipeline import RssSampler, _status_kib, run_day, settings_for, timed  # noqa: E402
 
 from arrears import warehouse  # noqa: E402
 from arrears.aging import load_aging_config  # noqa: E402
@@ -91,12 +91,19 @@ def main() -> None:
             )
         return sum(f["rows"] for f in content["files"]) // 2
 
-    bureau = {"rows": timed(sampler, rows), "files": timed(sampler, write)}
+    def measured(fn) -> dict[str, float]:
+        # what the process already holds when the step begins (the night's leftovers): the
+        # step's peak cannot be lower
+        before = _status_kib("VmRSS") * 1024
+        return {**timed(sampler, fn), "rss_before": before}
+
+    bureau = {"rows": measured(rows), "files": measured(write)}
     sampler.stop()
     for name, result in bureau.items():
         print(
             f"  bureau {name:<10} {result['seconds']:7.2f} s  peak "
-            f"{result['peak_rss'] / 2**20:7.0f} MiB  ({result['rows']:,} accounts)",
+            f"{result['peak_rss'] / 2**20:7.0f} MiB (from {result['rss_before'] / 2**20:.0f} MiB)"
+            f"  ({result['rows']:,} accounts)",
             flush=True,
         )
     night_seconds = sum(step["seconds"] for step in night.values())
