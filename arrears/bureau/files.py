@@ -24,10 +24,12 @@ import duckdb
 import polars as pl
 from cryptography.exceptions import InvalidTag
 
+from arrears import warehouse
 from arrears.bureau import metro2
+from arrears.bureau.month import MEMORY_BYTES
 from arrears.errors import ArrearsError, ConfigError
 from arrears.pii.keys import PiiKey
-from arrears.pii.sealing import open_records, query_frame
+from arrears.pii.sealing import open_records
 from arrears.publish.folders import date_lock, fsync_path, safe_token, swap_in
 from arrears.publish.manifest import MANIFEST_NAME, ManifestFile, file_sha256
 
@@ -355,7 +357,8 @@ def publish(
         new = parent / f".{target.name}.tmp-{token}"
         new.mkdir()
         try:
-            files = write_files(new, _batches(con, month, day), people, reporter, day)
+            with warehouse.memory_at_most(con, MEMORY_BYTES):
+                files = write_files(new, _batches(con, month, day), people, reporter, day)
             content = manifest(run_id, month, day, files, datetime.now(UTC))
             (new / MANIFEST_NAME).write_text(json.dumps(content, indent=2) + "\n", encoding="utf-8")
             fsync_path(new / MANIFEST_NAME)
