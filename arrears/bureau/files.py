@@ -29,7 +29,7 @@ from arrears.bureau import metro2
 from arrears.bureau.month import MEMORY_BYTES
 from arrears.errors import ArrearsError, ConfigError
 from arrears.pii.keys import PiiKey
-from arrears.pii.sealing import open_records
+from arrears.pii.sealing import open_records, query_frame
 from arrears.publish.folders import date_lock, fsync_path, safe_token, swap_in
 from arrears.publish.manifest import MANIFEST_NAME, ManifestFile, file_sha256
 
@@ -68,6 +68,13 @@ DEFAULT_ACCOUNT_TYPE = ("I", "01")
 # Accounts read, named and written at a time: the memory of the files is a batch's.
 _CHUNK_ROWS = 25_000
 
+_ROWS = """
+select *
+from marts.bureau_accounts
+where report_month = $month
+order by loan_id
+"""
+
 # The customer copy nearest the reporting night: its own if still kept, else the latest
 # earlier, else the earliest later (raw.customers keeps the last nights' copies only).
 _IDENTITIES = """
@@ -83,25 +90,6 @@ qualify row_number() over (
 ) = 1
 """
 
-# The month's rows in loan_id order, each with its customer's sealed record: DuckDB joins and
-# sorts (spilling past its memory limit), the process holds one batch of accounts at a time.
-_ROWS = f"""
-select accounts.*, sealed.pii
-from marts.bureau_accounts as accounts
-left join ({_IDENTITIES}) as sealed
-    on sealed.customer_id = accounts.customer_id
-where accounts.report_month = $month
-order by accounts.loan_id
-"""
-
-# What the files are refused on, counted in DuckDB rather than read into the process.
-_SEALING = f"""
-select
-    count(*) filter (where pii is null),
-    coalesce(list_sort(list(distinct pii_key_id) filter (where pii is not null)), [])
-from ({_IDENTITIES})
-"""
-
 
 @dataclass(frozen=True)
 class Reporter:
@@ -115,16 +103,18 @@ def month_folder(outbox: Path, month: date) -> Path:
 
 @dataclass(frozen=True)
 class Identities:
-    """Opens the customers' sealed records a batch of accounts at a time (`opened`), so that
-    the clear names never are all in memory at once."""
+    """The month's customers' sealed records, checked against the key; opened a batch of
+    accounts at a time (`opened`), so that the clear names never are all in memory at once."""
 
+    sealed: pl.DataFrame  # customer_id, pii
     key: PiiKey | None
     month: date
 
-    def opened(self, batch: pl.DataFrame) -> pl.DataFrame:
-        """customer_id, full_name, national_id of the customers of `batch` (customer_id, pii)."""
-        wanted = batch.select("customer_id", "pii").unique("customer_id", maintain_order=True)
-        wanted = wanted.filter(pl.col("pii").is_not_null())
+    def opened(self, customer_ids: pl.Series) -> pl.DataFrame:
+        """customer_id, full_name, national_id of these customers."""
+        wanted = self.sealed.join(
+            pl.DataFrame({"customer_id": customer_ids.unique()}), on="customer_id", how="semi"
+        )
         opened: dict[str, list[str | None]] = {"full_name": [], "national_id": []}
         if wanted.height and self.key is not None:
             try:
@@ -144,20 +134,23 @@ class Identities:
 def identities(
     con: duckdb.DuckDBPyConnection, month: date, day: date, key: PiiKey | None
 ) -> Identities:
-    """Checks that the month's customers are sealed, with `key`, before a file is begun."""
-    unsealed, found = con.execute(_SEALING, {"month": month, "day": day}).fetchall()[0]
-    if unsealed:
+    """The sealed records of the month's customers, after checking they are sealed with `key`."""
+    frame = query_frame(con, _IDENTITIES, {"month": month, "day": day})
+    sealed = frame.filter(pl.col("pii").is_not_null())
+    if sealed.height < frame.height:
         raise ArrearsError(
-            f"raw.customers holds {unsealed} customers of the bureau month "
+            f"raw.customers holds {frame.height - sealed.height} customers of the bureau month "
             f"{month:%Y-%m} whose personal data is not sealed; refusing to write the files"
         )
-    if found and (key is None or found != [key.key_id]):
-        raise ConfigError(
-            f"the customers of the bureau month {month:%Y-%m} are sealed with key "
-            f"{', '.join(found)}, not with the given key "
-            f"({key.key_id if key else 'none'})"
-        )
-    return Identities(key, month)
+    if sealed.height:
+        found = set(sealed["pii_key_id"].unique().to_list())
+        if key is None or found != {key.key_id}:
+            raise ConfigError(
+                f"the customers of the bureau month {month:%Y-%m} are sealed with key "
+                f"{', '.join(sorted(found))}, not with the given key "
+                f"({key.key_id if key else 'none'})"
+            )
+    return Identities(sealed.select("customer_id", "pii"), key, month)
 
 
 def pboc_frame(rows: pl.DataFrame) -> pl.DataFrame:
@@ -273,10 +266,8 @@ def write_files(
     with pboc.open("wb") as csv_out, dat.open("wb") as dat_out:
         dat_out.write(metro2.encode(metro2.HEADER, header_values(day, reporter)) + b"\n")
         for batch in batches:
-            named = people.opened(batch)
-            batch = batch.drop("pii").join(
-                named, on="customer_id", how="left", maintain_order="left"
-            )
+            named = people.opened(batch["customer_id"])
+            batch = batch.join(named, on="customer_id", how="left", maintain_order="left")
             pboc_frame(batch).write_csv(
                 csv_out, include_header=rows == 0, null_value="", line_terminator="\n"
             )
@@ -291,9 +282,8 @@ def write_files(
     return [_entry(pboc, "csv", rows), _entry(dat, "metro2", rows)]
 
 
-def _batches(con: duckdb.DuckDBPyConnection, month: date, day: date) -> Iterator[pl.DataFrame]:
-    query = con.sql(_ROWS, params={"month": month, "day": day})
-    for batch in query.to_arrow_reader(_CHUNK_ROWS):
+def _batches(con: duckdb.DuckDBPyConnection, month: date) -> Iterator[pl.DataFrame]:
+    for batch in con.sql(_ROWS, params={"month": month}).to_arrow_reader(_CHUNK_ROWS):
         yield pl.DataFrame(pl.from_arrow(batch))
 
 
@@ -357,8 +347,9 @@ def publish(
         new = parent / f".{target.name}.tmp-{token}"
         new.mkdir()
         try:
+            # the month's sort spills past the cap rather than lift the night's peak
             with warehouse.memory_at_most(con, MEMORY_BYTES):
-                files = write_files(new, _batches(con, month, day), people, reporter, day)
+                files = write_files(new, _batches(con, month), people, reporter, day)
             content = manifest(run_id, month, day, files, datetime.now(UTC))
             (new / MANIFEST_NAME).write_text(json.dumps(content, indent=2) + "\n", encoding="utf-8")
             fsync_path(new / MANIFEST_NAME)
