@@ -107,6 +107,43 @@ def _ram_bytes() -> int:
     return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
 
+_SIZE_UNITS = {
+    "bytes": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
+    "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40,
+}  # fmt: skip
+
+
+def memory_limit_bytes(con: duckdb.DuckDBPyConnection) -> int:
+    """DuckDB's memory_limit as it reports it ('19.2 GiB', '512.0 MiB'), in bytes."""
+    text = str(scalar(con, "select current_setting('memory_limit')")).strip()
+    found = re.fullmatch(r"([0-9.]+)\s*([A-Za-z]+)", text)
+    if not found or found[2].lower() not in _SIZE_UNITS:
+        raise ArrearsError(f"DuckDB reports a memory_limit of {text!r}")
+    return int(float(found[1]) * _SIZE_UNITS[found[2].lower()])
+
+
+@contextlib.contextmanager
+def memory_at_most(con: duckdb.DuckDBPyConnection, limit_bytes: int) -> Iterator[None]:
+    """DuckDB's memory capped at `limit_bytes` (or the lower limit already set) for the block:
+    past it, sorts, joins and aggregates spill to disk beside the warehouse. The limit set
+    before is restored after: DuckDB's default exactly; one set by memory_limit as DuckDB
+    reports it, rounded to a tenth of its unit."""
+    if memory_limit_bytes(con) <= limit_bytes:
+        yield
+        return
+    before = scalar(con, "select current_setting('memory_limit')")
+    con.execute("reset memory_limit")
+    default = scalar(con, "select current_setting('memory_limit')")
+    con.execute(f"set memory_limit = '{limit_bytes // 2**20}MiB'")
+    try:
+        yield
+    finally:
+        if before == default:
+            con.execute("reset memory_limit")
+        else:
+            con.execute(f"set memory_limit = '{str(before).replace(chr(39), '')}'")
+
+
 def _open_waiting(
     path: Path, read_only: bool, wait_seconds: float | None
 ) -> duckdb.DuckDBPyConnection:

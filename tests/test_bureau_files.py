@@ -218,3 +218,23 @@ def test_written_a_batch_at_a_time_the_files_are_the_same(published, monkeypatch
     files.publish(published["con"], published["root"], month, "run-3", REPORTER, TEST_KEY)
     for name in (files.PBOC_NAME, files.METRO2_NAME):
         assert (published["folder"] / name).read_bytes() == published["bytes"][name]
+
+
+def test_customers_sealed_with_another_key_or_not_sealed_are_refused(published):
+    from arrears.errors import ArrearsError, ConfigError
+    from arrears.pii.keys import PiiKey
+
+    con, month = published["con"], FEB.replace(day=1)
+    other = PiiKey.from_bytes(bytes(range(1, 33)))
+    for key in (other, None):
+        with pytest.raises(ConfigError, match=f"sealed with key {TEST_KEY.key_id}, not"):
+            files.publish(con, published["root"], month, "r", REPORTER, key)
+    con.execute("begin")
+    try:
+        con.execute("update raw.customers set pii = null where customer_id = 'C2'")
+        with pytest.raises(ArrearsError, match=r"holds 1 customers .* not sealed"):
+            files.publish(con, published["root"], month, "r", REPORTER, TEST_KEY)
+    finally:
+        con.execute("rollback")
+    # nothing of the refused writes is left beside the month's set
+    assert not [p for p in published["folder"].parent.iterdir() if ".tmp-" in p.name]

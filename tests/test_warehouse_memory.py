@@ -55,3 +55,24 @@ def test_without_settings_duckdb_keeps_its_default(monkeypatch, tmp_path):
     finally:
         con.close()
         default.close()
+
+
+def test_memory_at_most_caps_for_the_block_and_restores_the_limit():
+    con = warehouse.connect(":memory:")
+    try:
+        default = warehouse.scalar(con, "select current_setting('memory_limit')")
+        with warehouse.memory_at_most(con, 512 * 2**20):
+            assert _limit_mib(con) == 512
+            assert warehouse.memory_limit_bytes(con) == 512 * 2**20
+        assert warehouse.scalar(con, "select current_setting('memory_limit')") == default
+        con.execute("set memory_limit = '3GiB'")
+        with warehouse.memory_at_most(con, 512 * 2**20):
+            assert _limit_mib(con) == 512
+        assert _limit_mib(con) == 3072
+        # a lower limit already set is kept
+        con.execute("set memory_limit = '100MiB'")
+        with warehouse.memory_at_most(con, 512 * 2**20):
+            assert _limit_mib(con) == 100
+        assert _limit_mib(con) == 100
+    finally:
+        con.close()

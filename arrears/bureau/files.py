@@ -24,7 +24,9 @@ import duckdb
 import polars as pl
 from cryptography.exceptions import InvalidTag
 
+from arrears import warehouse
 from arrears.bureau import metro2
+from arrears.bureau.month import MEMORY_BYTES
 from arrears.errors import ArrearsError, ConfigError
 from arrears.pii.keys import PiiKey
 from arrears.pii.sealing import open_records, query_frame
@@ -345,7 +347,9 @@ def publish(
         new = parent / f".{target.name}.tmp-{token}"
         new.mkdir()
         try:
-            files = write_files(new, _batches(con, month), people, reporter, day)
+            # the month's sort spills past the cap rather than lift the night's peak
+            with warehouse.memory_at_most(con, MEMORY_BYTES):
+                files = write_files(new, _batches(con, month), people, reporter, day)
             content = manifest(run_id, month, day, files, datetime.now(UTC))
             (new / MANIFEST_NAME).write_text(json.dumps(content, indent=2) + "\n", encoding="utf-8")
             fsync_path(new / MANIFEST_NAME)

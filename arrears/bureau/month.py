@@ -16,6 +16,10 @@ import duckdb
 from arrears import registry, state, warehouse
 
 MODEL = "bureau_accounts"
+# DuckDB's memory for the month-end work (the month's rows and the sort of the files): past it
+# the aggregates over the schedule and the sort spill to disk beside the warehouse, so that the
+# reporting night adds its seconds to the night, not its memory (docs/bureau.md, "Performance").
+MEMORY_BYTES = 512 * 2**20
 
 
 def is_reporting_day(snapshot_date: date, bureau_day: int) -> bool:
@@ -65,11 +69,12 @@ def build(con: duckdb.DuckDBPyConnection, snapshot_date: date, **options: Any) -
     from arrears.aging import AGE_MODELS
     from arrears.strategy.engine import OUTPUTS as DECIDE_MODELS
 
-    counts = registry.build(
-        con,
-        (MODEL,),
-        params(con, snapshot_date, **options),
-        given=(*AGE_MODELS, *DECIDE_MODELS, *state.STATE_MODELS),
-        keep_scratch=False,
-    )
+    with warehouse.memory_at_most(con, MEMORY_BYTES):
+        counts = registry.build(
+            con,
+            (MODEL,),
+            params(con, snapshot_date, **options),
+            given=(*AGE_MODELS, *DECIDE_MODELS, *state.STATE_MODELS),
+            keep_scratch=False,
+        )
     return counts[MODEL]
