@@ -121,7 +121,8 @@ def evaluate(csv_path: Path) -> dict[str, Any]:
     default = metrics.summary(scored["default_next_month"].to_numpy(), _predict(booster, scored))
     found["default_next_month"] = {"train": labelled.height, **default}
     cross = _cross_validated(scored, "default_next_month")
-    found["default_cross_validated"] = {"train": scored.height * (CV_FOLDS - 1) // CV_FOLDS, **cross}
+    fitted_rows = scored.height * (CV_FOLDS - 1) // CV_FOLDS
+    found["default_cross_validated"] = {"train": fitted_rows, **cross}
     return found
 
 
