@@ -136,7 +136,6 @@ def test_file_figures_ever_past_due_and_worst_delay(aged):
     assert new_later == 0
 
 
-
 def test_limit_and_payments_reach_the_marts(aged):
     """The credit limit is the loan's principal; a month's payment (PAY_AMT) settles that
     month's statement, at least its minimum (10 % of the bill, at least 100): between two month
