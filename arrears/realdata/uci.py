@@ -4,12 +4,15 @@ See docs/real-data.md.
 
 Each of the 30,000 accounts becomes one credit_card loan of one customer. For every month end
 from 2005-04-30 to 2005-09-30 the converter writes the state of the book the way a card system
-would report it: the monthly statements of the last eight months (each due on the 15th) and the
+would report it: the monthly statements since September 2004 (each due on the 15th) and the
 coming one, with what is paid. The repayment status of the month (PAY_x) decides what is paid:
 
   status k >= 1 (payment delay of k months): the statements of the last k months are unpaid,
       so the oldest unpaid one is k months old and its dpd falls in bucket M_k (M7 for 7 and 8);
   status -2, -1, 0 (no consumption, paid in full, minimum paid): every past statement is paid.
+
+A paid statement of a month of the file is settled by that month's payment (PAY_AMT), at least
+its minimum; the credit limit (LIMIT_BAL) is the loan's principal_amount.
 
 Each month end is a full snapshot of its own: the file gives one status per month, and those
 statuses do not always chain (2 in August after 0 in July is common), so the schedule is not
