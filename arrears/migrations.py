@@ -203,6 +203,15 @@ def _v10_actions_model_version(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+def _v11_aging_principal_amount(con: duckdb.DuckDBPyConnection) -> None:
+    # The loan's principal as the snapshot gives it, the credit limit for a card: the learned
+    # risk's utilisation (docs/models.md) needs it for every committed night. Null on nights
+    # committed before this version.
+    con.execute(
+        "alter table marts.loan_aging add column if not exists principal_amount decimal(18,2)"
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, "ops.runs.arrears_version and ops.runs.notes", _v2_runs_version_and_notes),
     Migration(
@@ -217,6 +226,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(9, "marts.bureau_accounts (monthly bureau reporting)", _v9_bureau_accounts),
     Migration(10, "marts.collection_actions.model_version", _v10_actions_model_version),
+    Migration(11, "marts.loan_aging.principal_amount", _v11_aging_principal_amount),
 )
 LATEST = MIGRATIONS[-1].version if MIGRATIONS else BASELINE
 

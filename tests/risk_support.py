@@ -51,6 +51,8 @@ def write_history(
     dpd = dpd_paths(loans, nights, step_days, seed)
     dates = [first + timedelta(days=step_days * t) for t in range(nights)]
     balance = (np.arange(loans) % 97 + 3) * 500
+    # a limit above the balance, not proportional to it, so utilisation varies by loan
+    limit = balance + (np.arange(loans) % 13 + 1) * 1000
     frames = []
     for t, day in enumerate(dates):
         days = dpd[:, t]
@@ -66,6 +68,7 @@ def write_history(
                     "overdue_installments": np.where(days > 0, days // 30 + 1, 0),
                     "overdue_amount": overdue,
                     "outstanding_principal": balance,
+                    "principal_amount": limit,
                     "paid_to_date_amount": 100 * t - np.minimum(days, 100 * t),
                     "last_payment_date": [
                         day - timedelta(days=int(d)) if d < 400 else None for d in days
@@ -92,7 +95,8 @@ def write_history(
             (snapshot_date + 10)::date as next_due_date,
             $due::decimal(18,2) as next_due_amount,
             last_payment_date,
-            false as has_source_dpd_mismatch
+            false as has_source_dpd_mismatch,
+            principal_amount::decimal(18,2) as principal_amount
         from history
         """,
         {"due": Decimal("300.00")},

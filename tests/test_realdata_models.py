@@ -12,6 +12,10 @@ def test_uci_out_of_time_results():
     default = found["default_next_month"]
     assert default["rows"] == 30000
     assert default["positives"] == 6636  # the file's 22.12 % defaulters
-    assert default["auc"] > 0.70
-    assert found["roll_forward_july"]["auc"] > 0.62
+    # measured 0.747 out of time, 0.729 for July's roll forward, 0.783 cross-validated on the
+    # default label (docs/real-data.md)
+    assert default["auc"] > 0.73
+    assert found["roll_forward_july"]["auc"] > 0.70
+    assert found["default_cross_validated"]["auc"] > 0.77
+    assert found["default_cross_validated"]["rows"] == 30000
     assert found["roll_forward"]["rows"] == 30000

@@ -134,3 +134,41 @@ def test_file_figures_ever_past_due_and_worst_delay(aged):
         "and snapshot_date > date '2005-04-30'"
     ).fetchone()[0]
     assert new_later == 0
+
+
+def test_limit_and_payments_reach_the_marts(aged):
+    """The credit limit is the loan's principal; a month's payment (PAY_AMT) settles that
+    month's statement, at least its minimum (10 % of the bill, at least 100): between two month
+    ends at which the account is current, what is paid to date grows by exactly that."""
+    accounts = pl.read_csv(CSV)
+    # (earlier month end, its status; later month end, its status, bill, payment)
+    pairs = [
+        (date(2005, 4, 30), "PAY_6", date(2005, 5, 31), "PAY_5", "BILL_AMT5", "PAY_AMT5"),
+        (date(2005, 8, 31), "PAY_2", date(2005, 9, 30), "PAY_0", "BILL_AMT1", "PAY_AMT1"),
+    ]
+    for before, before_status, after, status, bill, paid in pairs:
+        expected = (
+            accounts.filter((pl.col(before_status) <= 0) & (pl.col(status) <= 0))
+            .select(
+                pl.format("UCI-{}", pl.col("ID").cast(pl.String).str.zfill(5)).alias("loan_id"),
+                pl.col("LIMIT_BAL").cast(pl.Int64).alias("limit_amount"),
+                pl.max_horizontal(
+                    pl.col(paid) * 100,
+                    pl.max_horizontal(pl.col(bill), pl.lit(0)) * 10,
+                    pl.lit(10_000),
+                )
+                .cast(pl.Int64)
+                .alias("paid_cents"),
+            )
+            .sort("loan_id")
+        )
+        query = (
+            "select a.loan_id, a.principal_amount::bigint as limit_amount, "
+            "((a.paid_to_date_amount - b.paid_to_date_amount) * 100)::bigint as paid_cents "
+            "from marts.loan_aging as a inner join marts.loan_aging as b "
+            "on b.loan_id = a.loan_id and b.snapshot_date = $before "
+            "where a.snapshot_date = $after and a.dpd = 0 and b.dpd = 0 order by a.loan_id"
+        )
+        got = aged.sql(query, params={"before": before, "after": after}).pl()
+        assert got.height == expected.height > 20_000
+        assert_frame_equal(got, expected)

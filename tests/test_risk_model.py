@@ -180,6 +180,10 @@ def test_night_features_equal_the_training_features(history, tmp_path):
         )
         expected = training_rows(con, [night], FIRST + timedelta(days=7 * (NIGHTS - 1)), BUCKETS)
         assert expected["contacts_30d"].sum() > 0
+        # the look-backs and the limit are there to compare, not null throughout
+        for feature in ("utilisation", "paid_90d", "paid_to_balance_30d"):
+            assert expected[feature].drop_nulls().n_unique() > 1, feature
+        assert expected["balance_change_90d"].null_count() < expected.height
         _night(con, night)
         _ensure_inputs(con)
         strategy = load_strategy(DEFAULT_STRATEGY, "cn")

@@ -4,12 +4,15 @@ See docs/real-data.md.
 
 Each of the 30,000 accounts becomes one credit_card loan of one customer. For every month end
 from 2005-04-30 to 2005-09-30 the converter writes the state of the book the way a card system
-would report it: the monthly statements of the last eight months (each due on the 15th) and the
+would report it: the monthly statements since September 2004 (each due on the 15th) and the
 coming one, with what is paid. The repayment status of the month (PAY_x) decides what is paid:
 
   status k >= 1 (payment delay of k months): the statements of the last k months are unpaid,
       so the oldest unpaid one is k months old and its dpd falls in bucket M_k (M7 for 7 and 8);
   status -2, -1, 0 (no consumption, paid in full, minimum paid): every past statement is paid.
+
+A paid statement of a month of the file is settled by that month's payment (PAY_AMT), at least
+its minimum; the credit limit (LIMIT_BAL) is the loan's principal_amount.
 
 Each month end is a full snapshot of its own: the file gives one status per month, and those
 statuses do not always chain (2 in August after 0 in July is common), so the schedule is not
@@ -26,18 +29,21 @@ import polars as pl
 from arrears.contract import CUSTOMERS, INSTALLMENTS, LOANS
 
 # Month ends of the file, oldest first, with the columns that describe each month.
-MONTHS: tuple[tuple[date, str, str], ...] = (
-    (date(2005, 4, 30), "PAY_6", "BILL_AMT6"),
-    (date(2005, 5, 31), "PAY_5", "BILL_AMT5"),
-    (date(2005, 6, 30), "PAY_4", "BILL_AMT4"),
-    (date(2005, 7, 31), "PAY_3", "BILL_AMT3"),
-    (date(2005, 8, 31), "PAY_2", "BILL_AMT2"),
-    (date(2005, 9, 30), "PAY_0", "BILL_AMT1"),
+# The payment made in the month (PAY_AMT) settles that month's statement.
+MONTHS: tuple[tuple[date, str, str, str], ...] = (
+    (date(2005, 4, 30), "PAY_6", "BILL_AMT6", "PAY_AMT6"),
+    (date(2005, 5, 31), "PAY_5", "BILL_AMT5", "PAY_AMT5"),
+    (date(2005, 6, 30), "PAY_4", "BILL_AMT4", "PAY_AMT4"),
+    (date(2005, 7, 31), "PAY_3", "BILL_AMT3", "PAY_AMT3"),
+    (date(2005, 8, 31), "PAY_2", "BILL_AMT2", "PAY_AMT2"),
+    (date(2005, 9, 30), "PAY_0", "BILL_AMT1", "PAY_AMT1"),
 )
-SNAPSHOT_DATES: tuple[date, ...] = tuple(d for d, _, _ in MONTHS)
+SNAPSHOT_DATES: tuple[date, ...] = tuple(d for d, _, _, _ in MONTHS)
 
 DUE_DAY = 15
-# Statements listed per snapshot: the 8 most recent (status 8 = "eight months or more") + the next.
+# Statements listed per snapshot: every one since the 7 months before April (status 8 = "eight
+# months or more" in April reaches back that far) + the coming one. The same statements keep the
+# same number and amounts from one snapshot to the next, so what is paid to date only grows.
 PAST_STATEMENTS = 8
 MAX_STATUS = 8
 # Minimum payment of a statement: 10 % of the month's statement balance, at least 100.00.
@@ -80,12 +86,12 @@ def _money(cents: pl.Expr) -> pl.Expr:
 
 def read_accounts(csv_path: Path) -> pl.DataFrame:
     accounts = pl.read_csv(csv_path, infer_schema_length=0)
-    columns = ["ID", "LIMIT_BAL"] + [c for _, pay, bill in MONTHS for c in (pay, bill)]
+    columns = ["ID", "LIMIT_BAL"] + [c for _, *month in MONTHS for c in month]
     return accounts.select(pl.col(c).cast(pl.Int64) for c in columns)
 
 
 def _snapshot(accounts: pl.DataFrame, index: int) -> tuple[pl.DataFrame, pl.DataFrame]:
-    snapshot_date, pay, bill = MONTHS[index]
+    snapshot_date, pay, bill, _ = MONTHS[index]
     balance_cents = pl.max_horizontal(pl.col(bill), pl.lit(0)) * 100
     loans = accounts.select(
         _loan_id().alias("loan_id"),
@@ -103,14 +109,23 @@ def _snapshot(accounts: pl.DataFrame, index: int) -> tuple[pl.DataFrame, pl.Data
 
     # Statement s is due `back` months before the snapshot month (back = -1: the coming one).
     # Its minimum payment uses the balance of its own month, or April's before the file starts.
+    # A statement the status says is paid was settled by its month's payment (PAY_AMT), or by
+    # the minimum when the file shows less or starts later: that amount is both due and paid, as
+    # the schedule knows no overpayment. An unpaid statement owes its minimum.
     statements = []
-    for number, back in enumerate(range(PAST_STATEMENTS - 1, -2, -1), start=1):
+    oldest = PAST_STATEMENTS - 1 + index
+    for number, back in enumerate(range(oldest, -2, -1), start=1):
         own_month = min(max(index - back, 0), len(MONTHS) - 1)
         own_bill = MONTHS[own_month][2]
         due = statement_due_date(snapshot_date, back)
         minimum = pl.max_horizontal(
             pl.max_horizontal(pl.col(own_bill), pl.lit(0)) * MINIMUM_RATE_PERCENT,
             pl.lit(MINIMUM_PAYMENT_CENTS),
+        )
+        settled = (
+            pl.max_horizontal(minimum, pl.col(MONTHS[index - back][3]) * 100)
+            if 0 <= back <= index
+            else minimum
         )
         # Unpaid when in the future, or among the last `status` statements of a delayed account.
         unpaid = pl.lit(back < 0) | (pl.col(pay).clip(upper_bound=MAX_STATUS) > back)
@@ -120,11 +135,11 @@ def _snapshot(accounts: pl.DataFrame, index: int) -> tuple[pl.DataFrame, pl.Data
                 _loan_id().alias("loan_id"),
                 pl.lit(number).alias("installment_no"),
                 pl.lit(due.isoformat()).alias("due_date"),
-                _money(minimum).alias("principal_due"),
+                _money(pl.when(unpaid).then(minimum).otherwise(settled)).alias("principal_due"),
                 pl.lit("0.00").alias("interest_due"),
                 pl.lit("0.00").alias("fee_due"),
                 pl.lit("0.00").alias("penalty_due"),
-                _money(pl.when(unpaid).then(0).otherwise(minimum)).alias("principal_paid"),
+                _money(pl.when(unpaid).then(0).otherwise(settled)).alias("principal_paid"),
                 pl.lit("0.00").alias("interest_paid"),
                 pl.lit("0.00").alias("fee_paid"),
                 pl.lit("0.00").alias("penalty_paid"),

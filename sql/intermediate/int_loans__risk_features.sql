@@ -29,6 +29,10 @@ before as (
             as paid_to_date_30d_before,
         max(aging.outstanding_principal) filter (where aging.snapshot_date = $night_30d_before)
             as outstanding_30d_before,
+        max(aging.paid_to_date_amount) filter (where aging.snapshot_date = $night_90d_before)
+            as paid_to_date_90d_before,
+        max(aging.outstanding_principal) filter (where aging.snapshot_date = $night_90d_before)
+            as outstanding_90d_before,
     from marts.loan_aging as aging
     semi join today
         on today.loan_id = aging.loan_id
@@ -68,6 +72,14 @@ final as (
         (today.paid_to_date_amount - before.paid_to_date_30d_before)::double as paid_30d,
         (today.outstanding_principal - before.outstanding_30d_before)::double
             as balance_change_30d,
+        (today.outstanding_principal - before.outstanding_90d_before)::double
+            as balance_change_90d,
+        (today.paid_to_date_amount - before.paid_to_date_90d_before)::double as paid_90d,
+        -- what the month's payments were against the balance a month before
+        ((today.paid_to_date_amount - before.paid_to_date_30d_before)
+            / nullif(before.outstanding_30d_before, 0))::double as paid_to_balance_30d,
+        today.principal_amount::double as principal_amount,
+        (today.outstanding_principal / nullif(today.principal_amount, 0))::double as utilisation,
         coalesce(contacts.contacts_30d, 0)::double as contacts_30d,
         coalesce(contacts.right_party_30d, 0)::double as right_party_30d,
         coalesce(contacts.promises_30d, 0)::double as promises_30d,

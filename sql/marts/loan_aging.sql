@@ -14,6 +14,11 @@ previous as (
     select * from work.int_loans__previous
 ),
 
+-- the principal (a card's credit limit), for utilisation (docs/models.md)
+terms as (
+    select loan_id, principal_amount from work.stg_loan_terms
+),
+
 buckets as (
     select label, rank, min_dpd, coalesce(max_dpd, 2147483647) as max_dpd,
     from work.cfg_buckets
@@ -151,9 +156,12 @@ final as (
                 and classified.source_dpd <> classified.dpd,
             false
         ) as has_source_dpd_mismatch,
+        terms.principal_amount,
     from classified
     left join previous
         on previous.loan_id = classified.loan_id
+    left join terms
+        on terms.loan_id = classified.loan_id
 )
 
 select * from final

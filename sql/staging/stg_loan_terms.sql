@@ -1,6 +1,7 @@
 -- config: materialized=view, scope=customer
 -- What the bureau files say about a loan's contract beyond aging: when it opened and for how
--- much (docs/bureau.md). Apart from stg_loans, whose columns loan_aging carries whole.
+-- much (docs/bureau.md), and the principal loan_aging carries for the learned risk. Apart
+-- from stg_loans, whose columns loan_aging carries whole.
 with
 
 source as (
