@@ -198,7 +198,12 @@ def attach_work(con: duckdb.DuckDBPyConnection, scratch: Path) -> None:
     end of every run. `work.<table>` keeps its meaning through the connection's search path.
     """
     quoted = str(scratch).replace("'", "''")
-    con.execute(f"attach if not exists '{quoted}' as {WORK_CATALOG}")
+    try:
+        con.execute(f"attach if not exists '{quoted}' as {WORK_CATALOG}")
+    except duckdb.Error:
+        # Scratch only: a file a killed run left unreadable is started afresh.
+        _delete_work_file(scratch)
+        con.execute(f"attach if not exists '{quoted}' as {WORK_CATALOG}")
     con.execute(f"create schema if not exists {WORK_CATALOG}.work")
     # A work schema left in the warehouse file (by an earlier version) is scratch too.
     con.execute(f"drop schema if exists {_quoted(_main_catalog(con))}.work cascade")
@@ -280,9 +285,13 @@ def clear_work(con: duckdb.DuckDBPyConnection) -> None:
         con.execute("create schema work")
         return
     con.execute(f"detach {WORK_CATALOG}")
-    for leftover in (Path(scratch), Path(f"{scratch}.wal")):
-        leftover.unlink(missing_ok=True)
+    _delete_work_file(Path(scratch))
     attach_work(con, Path(scratch))
+
+
+def _delete_work_file(scratch: Path) -> None:
+    for leftover in (scratch, Path(f"{scratch}.wal")):
+        leftover.unlink(missing_ok=True)
 
 
 @contextlib.contextmanager

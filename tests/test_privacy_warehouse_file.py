@@ -110,3 +110,11 @@ def test_a_work_schema_of_an_earlier_version_is_dropped_from_the_file(tmp_path):
         assert schemas == [(warehouse.WORK_CATALOG,)]
         with pytest.raises(duckdb.CatalogException):
             con.execute("select * from work.customers")
+
+
+def test_an_unreadable_scratch_file_is_started_afresh(tmp_path):
+    path = tmp_path / "w.duckdb"
+    warehouse.work_path(path).write_bytes(b"not a database, left by a killed run " * 200)
+    with warehouse.opened(path) as con:
+        con.execute("create table work.x as select 1 as n")
+        assert warehouse.scalar(con, "select n from work.x") == 1
