@@ -204,6 +204,8 @@ def attach_work(con: duckdb.DuckDBPyConnection, scratch: Path) -> None:
         # Scratch only: a file a killed run left unreadable is started afresh.
         _delete_work_file(scratch)
         con.execute(f"attach if not exists '{quoted}' as {WORK_CATALOG}")
+    with contextlib.suppress(OSError):  # a file of another owner keeps its mode
+        scratch.chmod(0o600)  # it holds clear personal data: owner only
     con.execute(f"create schema if not exists {WORK_CATALOG}.work")
     # A work schema left in the warehouse file (by an earlier version) is scratch too.
     con.execute(f"drop schema if exists {_quoted(_main_catalog(con))}.work cascade")

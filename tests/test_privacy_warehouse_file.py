@@ -83,6 +83,7 @@ def test_work_tables_live_in_the_scratch_file(tmp_path):
         ).fetchall()
         assert where == [(warehouse.WORK_CATALOG,)]
     assert "13800138000" in file_text(warehouse.work_path(path))
+    assert warehouse.work_path(path).stat().st_mode & 0o077 == 0
     assert "13800138000" not in file_text(path)
     with warehouse.opened(path) as con:
         # The next step of the run sees the table again; clearing deletes the file.
