@@ -31,6 +31,7 @@ from typing import Any
 
 import duckdb
 
+from arrears import warehouse
 from arrears.errors import ArrearsError
 from arrears.sqlfiles import bind, parameters, sql_root, sql_text
 
@@ -238,6 +239,7 @@ def build_model(
     """Build one model into work.<name>, binding exactly the parameters it uses."""
     query = sql_text(model.path)
     if model.materialized == "view":
+        query = warehouse.outside_work(con, query, model.reads)
         con.execute(f"create or replace view {model.relation} as {query}")
         return
     values = bind(query, params, where=f"sql/{model.path}.sql")

@@ -17,7 +17,7 @@ from datetime import date
 
 import duckdb
 
-from arrears import registry
+from arrears import registry, warehouse
 from arrears.errors import ArrearsError
 
 # The state models (sql/marts/*_state.sql), in the order a night builds them.
@@ -289,13 +289,14 @@ def rebuild(
     """Recompute the state night by night over the committed marts, from the first snapshot
     through `through` (default: the latest), in one transaction; returns the nights folded.
     on_night(night, total) is called after each night (progress on the command line)."""
-    con.execute("begin transaction")
-    try:
-        nights = fold(con, through, keep_nights, on_night)
-    except BaseException:
-        con.execute("rollback")
-        raise
-    con.execute("commit")
+    with warehouse.work_in_warehouse(con):
+        con.execute("begin transaction")
+        try:
+            nights = fold(con, through, keep_nights, on_night)
+        except BaseException:
+            con.execute("rollback")
+            raise
+        con.execute("commit")
     return nights
 
 

@@ -2,7 +2,8 @@
 
 Schemas:
   raw      what landed, typed, keyed by snapshot_date
-  work     the candidate results of the run in progress (scratch, replaced every run)
+  work     the candidate results of the run in progress (scratch, replaced every run); for a
+           warehouse file, kept in a scratch file of its own (see attach_work)
   quality  validation runs and quarantined rows
   marts    published results, one partition per snapshot or action date
   ops      runs and the schema version
@@ -15,7 +16,7 @@ import fcntl
 import os
 import re
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,8 @@ SCHEMA_VERSION = migrations.LATEST
 _FILE_LOCK_RETRY_SECONDS = 0.25
 _HOLDER = re.compile(r"held in ([^\n]*?)\s*\(PID (\d+)\)")
 SCHEMAS = ("raw", "work", "quality", "marts", "ops")
+# The catalog under which a warehouse file's scratch file is attached (attach_work).
+WORK_CATALOG = "arrears_work"
 
 
 def raw_table_ddl(dataset: str) -> str:
@@ -73,6 +76,8 @@ def connect(
         if read_only:
             migrations.refuse_newer(con)
         else:
+            if str(path) != ":memory:":
+                attach_work(con, work_path(path))
             ensure_schema(con)
     except BaseException:
         con.close()
@@ -198,21 +203,134 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     A warehouse of a newer schema is refused (exit 2) before anything is written.
     """
     migrations.refuse_newer(con)
+    separate = _work_file(con) is not None
     for schema in SCHEMAS:
+        if schema == "work" and separate:
+            continue  # in the scratch file (attach_work)
         con.execute(f"create schema if not exists {schema}")
     for dataset in DATASETS:
         con.execute(raw_table_ddl(dataset))
     for path in sorted((sql_root() / "schema").glob("*.sql")):
         # Schema files hold parameter-free DDL only, so executing them whole is safe.
         con.execute(path.read_text(encoding="utf-8"))
-    migrations.migrate(con)
+    recorded = migrations.recorded_version(con)
+    if recorded is None or recorded < migrations.LATEST:
+        # Some migrations fold the state: work.* and the marts in one transaction.
+        with work_in_warehouse(con):
+            migrations.migrate(con)
+
+
+def work_path(warehouse: Path | str) -> Path:
+    """The scratch file that holds the work schema of the warehouse file `warehouse`."""
+    return Path(f"{warehouse}.work")
+
+
+def attach_work(con: duckdb.DuckDBPyConnection, scratch: Path) -> None:
+    """Keep the work schema in `scratch`, a DuckDB file beside the warehouse, not in it.
+
+    work.customers holds the landed personal values in clear until the seal step, and every
+    step opens its own connection: written into the warehouse file, they would stay in its
+    freed blocks (DuckDB does not erase them) long after the run sealed and dropped them.
+    In the scratch file they go with the file, which clear_work deletes at the start and the
+    end of every run. `work.<table>` keeps its meaning through the connection's search path.
+    """
+    quoted = str(scratch).replace("'", "''")
+    try:
+        con.execute(f"attach if not exists '{quoted}' as {WORK_CATALOG}")
+    except duckdb.Error:
+        # Scratch only: a file a killed run left unreadable is started afresh.
+        _delete_work_file(scratch)
+        con.execute(f"attach if not exists '{quoted}' as {WORK_CATALOG}")
+    with contextlib.suppress(OSError):  # a file of another owner keeps its mode
+        scratch.chmod(0o600)  # it holds clear personal data: owner only
+    con.execute(f"create schema if not exists {WORK_CATALOG}.work")
+    # A work schema left in the warehouse file (by an earlier version) is scratch too.
+    con.execute(f"drop schema if exists {_quoted(_main_catalog(con))}.work cascade")
+    route_work(con)
+
+
+@contextlib.contextmanager
+def work_in_warehouse(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """work.* in the warehouse file itself for the block, empty at its start and dropped at its
+    end; the scratch file is detached meanwhile (its tables are out of sight).
+
+    A DuckDB transaction writes to one database only, and a few jobs write work.* and the marts
+    in one transaction: the state fold of migrations and of `arrears rebuild-state`, and the
+    real-data check. None of them reads the customers' personal columns.
+    """
+    scratch = _work_file(con)
+    if scratch is None:
+        yield
+        return
+    con.execute(f"detach {WORK_CATALOG}")
+    con.execute("reset search_path")
+    con.execute("drop schema if exists work cascade")
+    con.execute("create schema work")
+    try:
+        yield
+    finally:
+        con.execute("drop schema if exists work cascade")
+        attach_work(con, Path(scratch))
+
+
+def route_work(con: duckdb.DuckDBPyConnection) -> None:
+    """Resolve `work.<table>` to the scratch file on `con` (a search path is per connection:
+    a cursor of a connection needs it again). Nothing to do when no scratch file is attached."""
+    if _work_file(con) is None:
+        return
+    main = _quoted(_main_catalog(con)).replace("'", "''")
+    con.execute(f"set search_path = '{main}.main,{WORK_CATALOG}.work'")
+
+
+def outside_work(con: duckdb.DuckDBPyConnection, query: str, reads: Iterable[str]) -> str:
+    """`query` for a view in work.*, with the relations it reads outside work.* named with
+    the warehouse's catalog. DuckDB binds a view's names in the view's own catalog: in the
+    scratch file, `marts.x` would not be found. `reads` are the registry's parse of the query."""
+    if _work_file(con) is None:
+        return query
+    main = _quoted(_main_catalog(con))
+    for relation in sorted(set(reads)):
+        if relation.startswith("work."):
+            continue
+        # Not inside a longer name, nor already qualified.
+        query = re.sub(rf'(?<![\w."]){re.escape(relation)}\b', f"{main}.{relation}", query)
+    return query
+
+
+def _work_file(con: duckdb.DuckDBPyConnection) -> str | None:
+    rows = con.execute(
+        "select path from duckdb_databases() where database_name = $name",
+        {"name": WORK_CATALOG},
+    ).fetchall()
+    return str(rows[0][0]) if rows else None
+
+
+def _main_catalog(con: duckdb.DuckDBPyConnection) -> str:
+    return str(scalar(con, "select current_database()"))
+
+
+def _quoted(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
 
 
 def clear_work(con: duckdb.DuckDBPyConnection) -> None:
     """Empty the run's scratch schema: work.customers holds personal data, which must not
-    stay in the warehouse beyond the run that needed it (raw.customers is the landed input)."""
-    con.execute("drop schema if exists work cascade")
-    con.execute("create schema work")
+    stay beyond the run that needed it (raw.customers is the landed input). A scratch file is
+    deleted, with its write-ahead log, and started afresh: dropping its tables would leave
+    their bytes in its free blocks."""
+    scratch = _work_file(con)
+    if scratch is None:
+        con.execute("drop schema if exists work cascade")
+        con.execute("create schema work")
+        return
+    con.execute(f"detach {WORK_CATALOG}")
+    _delete_work_file(Path(scratch))
+    attach_work(con, Path(scratch))
+
+
+def _delete_work_file(scratch: Path) -> None:
+    for leftover in (scratch, Path(f"{scratch}.wal")):
+        leftover.unlink(missing_ok=True)
 
 
 @contextlib.contextmanager

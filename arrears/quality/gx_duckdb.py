@@ -315,8 +315,12 @@ def add_warehouse(ctx: Any, con: duckdb.DuckDBPyConnection, name: str = "warehou
     """A GX SQL data source that runs on `con`'s own DuckDB database (see the module doc)."""
     import duckdb_engine
 
+    from arrears import warehouse
+
     def creator() -> Any:
-        return duckdb_engine.ConnectionWrapper(con.cursor())
+        cursor = con.cursor()
+        warehouse.route_work(cursor)  # work.* in the scratch file, as on `con`
+        return duckdb_engine.ConnectionWrapper(cursor)
 
     # The URL only selects the dialect; `creator` supplies the connection.
     return ctx.data_sources.add_sql(

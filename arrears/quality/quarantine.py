@@ -205,10 +205,8 @@ def top_rule(con: duckdb.DuckDBPyConnection, dataset: str) -> tuple[str, list[st
     return str(row[0]), list(row[1])
 
 
-def persist(
-    con: duckdb.DuckDBPyConnection, snapshot_date: date, run_id: str, *, remove: bool
-) -> None:
-    """Record the pending rows in quality.quarantine; remove them from work.* when asked."""
+def persist(con: duckdb.DuckDBPyConnection, snapshot_date: date, run_id: str) -> None:
+    """Record the pending rows in quality.quarantine."""
     con.execute(
         "insert into quality.quarantine by name "
         "select $snapshot_date as snapshot_date, $run_id as run_id, "
@@ -216,13 +214,18 @@ def persist(
         f"from {PENDING} order by dataset, record_key, rule",
         {"snapshot_date": snapshot_date, "run_id": run_id},
     )
-    if remove:
-        for dataset in counts(con):
-            con.execute(
-                f"delete from work.{dataset} where rowid in "
-                f"(select row_id from {PENDING} where dataset = $dataset)",
-                {"dataset": dataset},
-            )
+
+
+def remove(con: duckdb.DuckDBPyConnection) -> None:
+    """Remove the pending rows from work.*. Not in persist's transaction: work.* may live in
+    the scratch file (arrears.warehouse.attach_work), and a DuckDB transaction writes to one
+    database only; a run stopped in between starts from an empty work schema again."""
+    for dataset in counts(con):
+        con.execute(
+            f"delete from work.{dataset} where rowid in "
+            f"(select row_id from {PENDING} where dataset = $dataset)",
+            {"dataset": dataset},
+        )
 
 
 def drop_pending(con: duckdb.DuckDBPyConnection) -> None:

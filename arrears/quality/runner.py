@@ -107,7 +107,9 @@ def validate_landed(
         rejection = dataset_failure(report, sources) or over_limit(con, report, settings, sources)
         with warehouse.transaction(con):
             record_runs(con, report.suites, run_id, snapshot_date)
-            q.persist(con, snapshot_date, run_id, remove=rejection is None)
+            q.persist(con, snapshot_date, run_id)
+        if rejection is None:
+            q.remove(con)
         validator.write_data_docs(f"{run_id}-{snapshot_date}")
         if rejection is not None:
             raise rejection

@@ -50,8 +50,11 @@ def age_landing(
     snapshot_dates: Iterable[date],
     config: AgingConfig,
 ) -> None:
-    """Load, age and commit each snapshot date in order, as consecutive nightly runs would."""
-    for snapshot_date in snapshot_dates:
-        load_landing(con, landing / snapshot_date.isoformat(), snapshot_date)
-        build_aging(con, snapshot_date, config)
-        commit_aging(con, snapshot_date)
+    """Load, age and commit each snapshot date in order, as consecutive nightly runs would.
+    work.* stays in the warehouse file: the commit folds the state, writing work.* and the
+    marts in one transaction, and no personal column is loaded."""
+    with warehouse.work_in_warehouse(con):
+        for snapshot_date in snapshot_dates:
+            load_landing(con, landing / snapshot_date.isoformat(), snapshot_date)
+            build_aging(con, snapshot_date, config)
+            commit_aging(con, snapshot_date)
