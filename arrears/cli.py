@@ -305,6 +305,8 @@ def _check_landing(settings: Settings, days: list[date]) -> None:
     from arrears.ingest import precheck
 
     for day in days:
+        if _kept_elsewhere(settings, day):
+            continue  # the run reads the date from raw.* or the archive (docs/CONTRACT.md 8)
         found = precheck.problems(
             settings.landing, day, settings.dataset_encodings, settings.encoding
         )
@@ -312,6 +314,36 @@ def _check_landing(settings: Settings, days: list[date]) -> None:
             text = "\n".join(problem.render() for problem in found)
             runs.record_rejected(settings, day, text)
             rejected(found)
+
+
+def _kept_elsewhere(settings: Settings, day: date) -> bool:
+    """Whether a date whose landing folder is gone can still be run: its loans are archived
+    or still in raw.* (restore.landing_for rebuilds the folder inside the run)."""
+    from arrears import archive
+    from arrears.ingest.landing import landing_folder
+
+    if landing_folder(settings.landing, day).is_dir():
+        return False
+    if archive.snapshot_path(settings.archive, "loans", day).exists():
+        return True
+    if not settings.warehouse.exists():
+        return False
+    import duckdb
+
+    try:
+        with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+            held = (
+                con.execute(
+                    "select count(*) from information_schema.tables "
+                    "where table_schema = 'raw' and table_name = 'loans'"
+                ).fetchall()[0][0]
+                and con.execute(
+                    "select exists (select 1 from raw.loans where snapshot_date = $d)", {"d": day}
+                ).fetchall()[0][0]
+            )
+    except duckdb.Error:
+        return True  # busy or unreadable here: the run itself decides, with the same message
+    return bool(held)
 
 
 @app.command()

@@ -169,6 +169,10 @@ def test_limit_and_payments_reach_the_marts(aged):
             "on b.loan_id = a.loan_id and b.snapshot_date = $before "
             "where a.snapshot_date = $after and a.dpd = 0 and b.dpd = 0 order by a.loan_id"
         )
-        got = aged.sql(query, params={"before": before, "after": after}).pl()
+        cursor = aged.cursor()  # its own connection: another test may hold a pending result
+        try:
+            got = cursor.sql(query, params={"before": before, "after": after}).pl()
+        finally:
+            cursor.close()
         assert got.height == expected.height > 20_000
         assert_frame_equal(got, expected)
