@@ -317,33 +317,24 @@ def _check_landing(settings: Settings, days: list[date]) -> None:
 
 
 def _kept_elsewhere(settings: Settings, day: date) -> bool:
-    """Whether a date whose landing folder is gone can still be run: its loans are archived
-    or still in raw.* (restore.landing_for rebuilds the folder inside the run)."""
-    from arrears import archive
+    """Whether a date whose landing folder is gone can still be run from raw.* or the archive
+    (restore.landing_for rebuilds the folder inside the run)."""
+    from arrears import archive, restore
     from arrears.ingest.landing import landing_folder
 
     if landing_folder(settings.landing, day).is_dir():
         return False
     if archive.snapshot_path(settings.archive, "loans", day).exists():
-        return True
+        return True  # no need to open the warehouse
     if not settings.warehouse.exists():
         return False
     import duckdb
 
     try:
         with duckdb.connect(str(settings.warehouse), read_only=True) as con:
-            held = (
-                con.execute(
-                    "select count(*) from information_schema.tables "
-                    "where table_schema = 'raw' and table_name = 'loans'"
-                ).fetchall()[0][0]
-                and con.execute(
-                    "select exists (select 1 from raw.loans where snapshot_date = $d)", {"d": day}
-                ).fetchall()[0][0]
-            )
+            return restore.is_kept(con, settings.archive, day)
     except duckdb.Error:
         return True  # busy or unreadable here: the run itself decides, with the same message
-    return bool(held)
 
 
 @app.command()

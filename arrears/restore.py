@@ -103,6 +103,14 @@ def _raw_holds(con: duckdb.DuckDBPyConnection, dataset: str, day: date) -> bool:
     )
 
 
+def is_kept(con: duckdb.DuckDBPyConnection, archive_root: Path, day: date) -> bool:
+    """Whether the snapshot of `day` can be rebuilt without its landing folder: its loans are
+    still in raw.* or in the archive."""
+    return (
+        _raw_holds(con, "loans", day) or archive.snapshot_path(archive_root, "loans", day).exists()
+    )
+
+
 def _raw_has_earlier(con: duckdb.DuckDBPyConnection, dataset: str, day: date) -> bool:
     return bool(
         warehouse.scalar(
@@ -244,10 +252,7 @@ def landing_for(
         if not carried:
             yield Landing(Path(landing))
             return
-    elif not (
-        _raw_holds(con, "loans", snapshot_date)
-        or archive.snapshot_path(archive_root, "loans", snapshot_date).exists()
-    ):
+    elif not is_kept(con, archive_root, snapshot_date):
         # Nothing kept of D: ingest says that the landing folder does not exist.
         yield Landing(Path(landing))
         return
