@@ -279,11 +279,8 @@ def _start_prefect() -> None:
     configure()
     if AS_COMMAND["on"]:
         from arrears import local_api
-        from arrears.quality import preload
 
-        if local_api.start() is not None:
-            # GX's import (seconds) proceeds while this process waits for the local API.
-            preload.start()
+        local_api.start()
 
 
 def _prefect_ready() -> None:
@@ -291,8 +288,15 @@ def _prefect_ready() -> None:
     unless --verbose."""
     from arrears import local_api
     from arrears.prefect_env import brief_console
+    from arrears.quality import preload
 
+    if local_api.started():
+        # GX's import (seconds of pure Python) begins once the flows are imported, not beside
+        # them: two imports share one GIL and both end late. It goes on while this process
+        # waits for the local API and while ingest runs inside DuckDB.
+        preload.start()
     local_api.ready()
+    local_api.without_heartbeats()
     if not VERBOSE["on"]:
         brief_console()
 

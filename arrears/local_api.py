@@ -152,10 +152,35 @@ def start() -> LocalApi | None:
     return _started[0]
 
 
+def started() -> bool:
+    """Whether this process started a local API (start() found none configured)."""
+    return bool(_started)
+
+
 def ready() -> None:
     """Wait for the API started by start(), if any."""
     if _started:
         _started[0].wait()
+
+
+_settings_scope = contextlib.ExitStack()
+
+
+def without_heartbeats() -> None:
+    """No flow-run heartbeats for the rest of this process when it runs its own local API.
+
+    Heartbeats tell a server that a run is still alive (its crash detection); the local API
+    ends with this process, so nothing would ever read them. And Prefect 3.8 joins the
+    heartbeat thread at the end of every flow run while it sleeps in whole seconds: up to 1 s
+    per flow run, 0.5 s on average, measured (docs/operating.md, "Start-up"). A configured
+    server keeps Prefect's heartbeats.
+    """
+    from prefect.settings import get_current_settings, temporary_settings
+
+    if _started and get_current_settings().flows.heartbeat_frequency is not None:
+        _settings_scope.enter_context(
+            temporary_settings(updates={"flows.heartbeat_frequency": None})
+        )
 
 
 def stop_last(run_exit_handlers: Callable[[], None]) -> None:
