@@ -105,6 +105,35 @@ def test_every_landing_problem_in_one_run_before_prefect(landing, tmp_path, caps
     assert "due_date" in error and "outstanding_principal" in error and "customers" in error
 
 
+@pytest.mark.parametrize(
+    ("encoding", "header", "said"),
+    [
+        ("utf-8", "逾期".encode("gb18030"), "text is not valid UTF-8"),
+        ("gb18030", b"\x81\x20", "text is not valid gb18030 (byte offset"),
+    ],
+)
+def test_a_header_that_is_not_text_is_refused_before_prefect(
+    landing, tmp_path, capsys, monkeypatch, encoding, header, said
+):
+    """Bytes the configured encoding cannot decode in a header line: refused with the run's
+    own message, in the first second, before any warehouse exists."""
+    monkeypatch.setenv("ARREARS_ENCODING", encoding)
+    path = landing / DAY.isoformat() / "holds.csv"
+    raw = path.read_bytes()
+    path.write_bytes(header + b"_" + raw)
+    data = tmp_path / "w.duckdb"
+    began = time.monotonic()
+    code = main(
+        ["run", "--date", DAY.isoformat(), "--landing", str(landing), "--warehouse", str(data)]
+    )
+    took = time.monotonic() - began
+    stderr = capsys.readouterr().err
+    assert code == 3
+    assert "holds.csv" in stderr and said in stderr, stderr
+    assert took < 15, took
+    assert not data.exists()
+
+
 def test_a_missing_folder_is_reported_without_creating_a_warehouse(tmp_path, capsys):
     data = tmp_path / "w.duckdb"
     code = main(

@@ -19,6 +19,7 @@ from arrears.contract import Column, Dataset
 from arrears.errors import InputRejected, rejected
 from arrears.ingest.acceptance import quote, rule_of, typed_select
 from arrears.ingest.header import check_header, contract_names
+from arrears.ingest.transcoding import not_valid
 from arrears.personal import WITHHELD, unquoted
 
 EXAMPLES = 5
@@ -81,13 +82,7 @@ def stage_csv(
 def _csv_error(dataset: Dataset, path: Path, exc: duckdb.Error) -> InputRejected:
     message = str(exc)
     if "Invalid unicode" in message or "not utf-8" in message:
-        return InputRejected(
-            str(path),
-            "text is not valid UTF-8",
-            1,
-            hint="if the file is GB18030/GBK, set ARREARS_ENCODING=gb18030 or "
-            'ARREARS_DATASET_ENCODINGS=\'{"<dataset>": "gb18030"}\'',
-        )
+        return not_valid(path, "utf-8", 0)
     lines = [line.strip() for line in message.splitlines() if line.strip()]
     if not dataset.holds_personal_data:
         first = lines[:3]

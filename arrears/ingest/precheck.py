@@ -15,6 +15,7 @@ from arrears.contract import DATASETS
 from arrears.errors import InputRejected
 from arrears.ingest.header import check_header
 from arrears.ingest.landing import find_file, landing_folder
+from arrears.ingest.transcoding import not_valid
 
 # Bytes read to find a header line; a header longer than this is read as unreadable here and
 # left to the careful reader inside the run.
@@ -67,18 +68,19 @@ def problems(
 
 
 def _header(path: Path, encoding: str) -> list[str] | None:
-    """The header row, or None when this quick read cannot tell (the run's reader says why)."""
+    """The header row, or None when this quick read cannot tell (the run's reader says why).
+    A header that is not text in the configured encoding is refused here, with the message
+    the run's readers give (arrears/ingest/transcoding.py, careful_reader.py)."""
     with open(path, "rb") as fh:
         head = fh.read(HEADER_BYTES)
     line, newline, _ = head.partition(b"\n")
     if not newline and len(head) == HEADER_BYTES:
         return None
-    if codecs.lookup(encoding).name == "utf-8":
-        encoding = "utf-8-sig"
+    utf8 = codecs.lookup(encoding).name == "utf-8"
     try:
-        text = line.decode(encoding)
-    except UnicodeDecodeError:
-        return None
+        text = line.decode("utf-8-sig" if utf8 else encoding)
+    except UnicodeDecodeError as exc:
+        raise not_valid(path, encoding, exc.start) from None
     try:
         return next(csv.reader([text.rstrip("\r")]))
     except (StopIteration, csv.Error):

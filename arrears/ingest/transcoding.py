@@ -19,6 +19,25 @@ from arrears.errors import InputRejected
 from arrears.ingest.landing import CHUNK
 
 
+def not_valid(path: Path, encoding: str, offset: int) -> InputRejected:
+    """The rejection of a file whose bytes are not text in its configured encoding."""
+    if codecs.lookup(encoding).name == "utf-8":
+        return InputRejected(
+            str(path),
+            "text is not valid UTF-8",
+            1,
+            hint="if the file is GB18030/GBK, set ARREARS_ENCODING=gb18030 or "
+            'ARREARS_DATASET_ENCODINGS=\'{"<dataset>": "gb18030"}\'',
+        )
+    return InputRejected(
+        str(path),
+        f"text is not valid {encoding} (byte offset {offset})",
+        1,
+        hint="check the file's encoding and the configured one "
+        "(ARREARS_ENCODING / ARREARS_DATASET_ENCODINGS)",
+    )
+
+
 @contextlib.contextmanager
 def utf8_copy(path: Path, encoding: str) -> Iterator[Path]:
     """Yield a path DuckDB can read as UTF-8: the file itself, or a transcoded temporary copy."""
@@ -41,13 +60,7 @@ def utf8_copy(path: Path, encoding: str) -> Iterator[Path]:
                 except UnicodeDecodeError as exc:
                     if _is_utf8_text(path):
                         raise _utf8_not_configured(path, encoding) from None
-                    raise InputRejected(
-                        str(path),
-                        f"text is not valid {encoding} (byte offset {offset + exc.start})",
-                        1,
-                        hint="check the file's encoding and the configured one "
-                        "(ARREARS_ENCODING / ARREARS_DATASET_ENCODINGS)",
-                    ) from None
+                    raise not_valid(path, encoding, offset + exc.start) from None
                 if looks_utf8:
                     try:
                         utf8.decode(chunk)
