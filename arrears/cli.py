@@ -572,6 +572,7 @@ def report(
         wait_seconds=settings.lock_timeout_seconds,
         memory_limit=settings.memory_limit,
         outbox=settings.outbox.resolve(),
+        manifest_url=settings.manifest_link(day + timedelta(days=1)),
     )
     out.print(f"report: {path}")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -54,6 +55,9 @@ class Settings(BaseSettings):
     # A base URL where the reports folder is served (https://reports.example/arrears): each run
     # then links its report as a Prefect artifact, <report_url>/<D>/report.html.
     report_url: str | None = None
+    # A base URL where the outbox folder is served: the report and the run-summary then link
+    # each date's manifest as <outbox_url>/<A>/_manifest.json.
+    outbox_url: str | None = None
     data_docs: Path | None = None
     # How long a run waits for another run's warehouse lock, or for another process to close
     # the warehouse file, before failing.
@@ -119,7 +123,7 @@ class Settings(BaseSettings):
             raise ValueError(str(exc)) from None
         return value
 
-    @field_validator("report_url")
+    @field_validator("report_url", "outbox_url")
     @classmethod
     def _absolute_url(cls, value: str | None) -> str | None:
         from urllib.parse import urlsplit
@@ -201,6 +205,12 @@ class Settings(BaseSettings):
             return None
         relative = Path(report).resolve().relative_to(Path(self.reports).resolve())
         return self.report_url.rstrip("/") + "/" + relative.as_posix()
+
+    def manifest_link(self, action_date: date) -> str | None:
+        """The URL of the outbox manifest of action date A under outbox_url."""
+        if not self.outbox_url:
+            return None
+        return f"{self.outbox_url.rstrip('/')}/{action_date.isoformat()}/_manifest.json"
 
     def pii_key_path(self) -> Path:
         """Where the personal-data key file is (read, or created at the first run)."""

@@ -21,7 +21,13 @@ def report_run(run_id: str, snapshot_date: date, settings: Settings, outbox_fold
     logger = get_run_logger()
     with settings.open_warehouse() as con:
         summary = run_summary(con, snapshot_date)
-        path = write_report(con, snapshot_date, settings.reports, settings.outbox.resolve())
+        path = write_report(
+            con,
+            snapshot_date,
+            settings.reports,
+            settings.outbox.resolve(),
+            manifest_url=settings.manifest_link(summary.action_date),
+        )
     for key, rows in summary.artifact_tables().items():
         create_table_artifact(
             key=key, table=rows, description=f"{key} for snapshot {snapshot_date}"
@@ -46,6 +52,6 @@ def summarize_run(run_id: str, snapshot_date: date, settings: Settings, outbox_f
         summary = run_summary(con, snapshot_date)
     create_markdown_artifact(
         key="run-summary",
-        markdown=summary.markdown(manifest),
+        markdown=summary.markdown(manifest, settings.manifest_link(summary.action_date)),
         description=f"arrears run {run_id} for snapshot {snapshot_date}",
     )

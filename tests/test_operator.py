@@ -173,6 +173,11 @@ def test_a_report_url_must_be_absolute(tmp_path: Path):
         "https://h/x/2025-06-01/report.html"
     )
     assert Settings(reports=tmp_path).report_link(tmp_path / "a.html") is None
+    with pytest.raises(ConfigError, match="outbox_url"):
+        load_settings(outbox_url="/srv/outbox")
+    served = Settings(outbox_url="https://h/outbox/")
+    assert served.manifest_link(date(2025, 6, 2)) == "https://h/outbox/2025-06-02/_manifest.json"
+    assert Settings().manifest_link(date(2025, 6, 2)) is None
 
 
 def test_failure_texts_are_one_line_and_withhold_personal_data():

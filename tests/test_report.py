@@ -171,7 +171,10 @@ def test_markdown_and_artifact_tables(con) -> None:
 
     text = summary.markdown(manifest)
 
-    assert f"[{manifest}](file://{manifest})" in text
+    # A path, not a file:// link the Prefect UI cannot open; a link where the outbox is served.
+    assert f"Outbox manifest: `{manifest}`" in text and "file://" not in text
+    served = summary.markdown(manifest, "https://outbox.example/2025-07-01/_manifest.json")
+    assert f"[{manifest}](https://outbox.example/2025-07-01/_manifest.json)" in served
     assert "| TOTAL | 12 | -1 | 12,700.50 | -799.50 | 760.25 | -89.75 |" in text
     assert "| CALL | LETTER | 1 | 1 | 500.00 |" in text
     assert "| CADENCE | CALL | 2 | 2 |" in text
@@ -463,7 +466,7 @@ def test_failed_suites_name_their_rules_with_counts(con) -> None:
 
 
 def test_report_header_names_the_run_its_duration_versions_and_links(con) -> None:
-    html = render_report(con, D, Path("/srv/outbox"))
+    html = render_report(con, D, Path("/srv/outbox"), home=Path(f"/srv/reports/{D}"))
     assert "Run <code>run-2</code> · SUCCEEDED · started 2025-07-01 02:00:00 UTC" in html
     assert "took 1 min 23 s" in html
     versions = sorted(
@@ -474,7 +477,17 @@ def test_report_header_names_the_run_its_duration_versions_and_links(con) -> Non
     )
     assert f"strategy version {', '.join(versions)}" in html
     assert f'<a href="../{D1}/report.html">previous report ({D1})</a>' in html
-    assert f'href="file:///srv/outbox/{NEXT}/_manifest.json"' in html
+    # From the report's folder: it opens from disk and under one server of /srv.
+    assert f'href="../../outbox/{NEXT}/_manifest.json">outbox manifest' in html
+    assert "file://" not in html
+    served = render_report(
+        con,
+        D,
+        Path("/srv/outbox"),
+        home=Path(f"/srv/reports/{D}"),
+        manifest_url=f"https://outbox.example/{NEXT}/_manifest.json",
+    )
+    assert f'href="https://outbox.example/{NEXT}/_manifest.json">outbox manifest' in served
 
 
 def test_counts_agree_with_their_nouns(con) -> None:

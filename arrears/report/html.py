@@ -644,23 +644,34 @@ def _run_line(summary: RunSummary) -> str:
     )
 
 
-def _links(summary: RunSummary, outbox: Path | None) -> str:
-    """Relative links: the reports folder and the outbox are served or copied as they are."""
+def _links(summary: RunSummary, outbox: Path | None, home: Path | None, url: str | None) -> str:
+    """Relative links: the reports folder and the outbox are served or copied as they are.
+    The manifest's is `url` (ARREARS_OUTBOX_URL) when the outbox is served apart, else the
+    path from the report's folder `home`: it opens from disk and where one server serves both
+    folders under a common root."""
     links = []
     if summary.previous_snapshot_date:
         previous = summary.previous_snapshot_date.isoformat()
         links.append(f'<a href="../{previous}/{REPORT_NAME}">previous report ({previous})</a>')
-    if outbox is not None:
+    if url is None and outbox is not None and home is not None:
         manifest = Path(outbox) / summary.action_date.isoformat() / "_manifest.json"
-        links.append(f'<a href="{_e(manifest.as_uri())}">outbox manifest</a>')
+        url = Path(os.path.relpath(manifest.resolve(), home.resolve())).as_posix()
+    if url is not None:
+        links.append(f'<a href="{_e(url)}">outbox manifest</a>')
     links.append('<a href="#operations">validation</a>')
     return f'<p class="run">{" · ".join(links)}</p>'
 
 
 def render_report(
-    con: duckdb.DuckDBPyConnection, snapshot_date: date, outbox: Path | None = None
+    con: duckdb.DuckDBPyConnection,
+    snapshot_date: date,
+    outbox: Path | None = None,
+    *,
+    home: Path | None = None,
+    manifest_url: str | None = None,
 ) -> str:
-    """The report page of snapshot D as text; `outbox` (absolute) adds a link to its manifest."""
+    """The report page of snapshot D as text, to be written in the folder `home`; a link to
+    the date's outbox manifest at `manifest_url`, or relative to `home` when `outbox` is given."""
     summary = run_summary(con, snapshot_date)
     found = kpis(con, snapshot_date)
     all_kpis = next((r for r in found if r["strategy_variant"] == ALL), None)
@@ -673,7 +684,7 @@ def render_report(
         f"<header><h1>{_e(title)}</h1><p>Snapshot {snapshot_date} · actions for "
         f"{summary.action_date} · previous snapshot "
         f"{summary.previous_snapshot_date or 'none'}</p>{_run_line(summary)}"
-        f"{_links(summary, outbox)}</header><main>",
+        f"{_links(summary, outbox, home, manifest_url)}</header><main>",
         _cards(summary, all_kpis),
         _bucket_section(con, summary),
         _roll_section(con, summary),
@@ -695,11 +706,13 @@ def write_report(
     snapshot_date: date,
     reports_dir: Path,
     outbox: Path | None = None,
+    *,
+    manifest_url: str | None = None,
 ) -> Path:
     """Write `<reports_dir>/<D>/report.html` (replaced whole, never half-written)."""
     target = Path(reports_dir) / snapshot_date.isoformat() / REPORT_NAME
     target.parent.mkdir(parents=True, exist_ok=True)
-    text = render_report(con, snapshot_date, outbox)
+    text = render_report(con, snapshot_date, outbox, home=target.parent, manifest_url=manifest_url)
     partial = target.with_name(f".{REPORT_NAME}.partial")
     partial.write_text(text, encoding="utf-8")
     os.replace(partial, target)
@@ -714,6 +727,7 @@ def report_for_date(
     wait_seconds: float | None = None,
     memory_limit: str | None = None,
     outbox: Path | None = None,
+    manifest_url: str | None = None,
 ) -> Path:
     """Open the warehouse read-only and write the report of D (`arrears report --date D`).
 
@@ -734,7 +748,7 @@ def report_for_date(
                 f"snapshot {snapshot_date} is not in {path}: run `arrears run --date "
                 f"{snapshot_date}` first"
             )
-        return write_report(con, snapshot_date, reports_dir, outbox)
+        return write_report(con, snapshot_date, reports_dir, outbox, manifest_url=manifest_url)
 
 
 __all__ = ["render_report", "report_for_date", "write_report", "HISTORY", "REPORT_NAME"]

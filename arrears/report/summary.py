@@ -81,7 +81,9 @@ class RunSummary:
             for name, table in tables.items()
         }
 
-    def markdown(self, outbox_manifest_path: str | None = None) -> str:
+    def markdown(
+        self, outbox_manifest_path: str | None = None, manifest_url: str | None = None
+    ) -> str:
         previous = (
             self.previous_snapshot_date.isoformat() if self.previous_snapshot_date else "none"
         )
@@ -100,7 +102,7 @@ class RunSummary:
             f"suppressed: **{fmt.count(self.total_suppressed)}**  ",
             "Outbox manifest: "
             + (
-                f"[{outbox_manifest_path}]({_link(outbox_manifest_path)})"
+                _manifest(outbox_manifest_path, manifest_url)
                 if outbox_manifest_path
                 else "not published"
             ),
@@ -208,10 +210,10 @@ def _is_warning(suite: str) -> bool:
     return suite.endswith(".warning")
 
 
-def _link(path: str) -> str:
-    if "://" in path:
-        return path
-    return "file://" + (path if path.startswith("/") else "/" + path)
+def _manifest(path: str, url: str | None) -> str:
+    """A link where the outbox is served (ARREARS_OUTBOX_URL); else the path as text: a
+    file:// link does not open from the Prefect UI's page."""
+    return f"[{path}]({url})" if url else f"`{path}`"
 
 
 def _table(header: list[str], body: list[list[str]]) -> list[str]:
