@@ -18,6 +18,7 @@ nights of 100k <= 2 min. Run at a reduced scale on a shared machine; per-row rat
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import sys
 import time
@@ -93,12 +94,14 @@ def bench_score(path: Path, models: Path, version: str) -> None:
     con.close()
 
 
-def bench_simulate(root: Path, loans: int, nights: int) -> None:
+def bench_simulate(root: Path, loans: int, nights: int, reuse: bool = False) -> None:
+    """Run `nights` generated nights of `loans` (unless `reuse` finds them run before in
+    `root`), then time the simulation of the candidate over them."""
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
     from retention_support import run_night
 
     start = date(2025, 6, 1)
-    generate_landing(root / "landing", start, nights, loans)
+    done = root / "nights.json"
     settings = Settings(
         landing=root / "landing",
         warehouse=root / "data" / "w.duckdb",
@@ -107,10 +110,16 @@ def bench_simulate(root: Path, loans: int, nights: int) -> None:
         reports=root / "reports",
         models=root / "models",
     )
-    t = time.perf_counter()
-    for k in range(nights):
-        run_night(settings, start + timedelta(days=k))
-    print(f"simulate: {nights} nights of {loans:,} loans run in {time.perf_counter() - t:.1f} s")
+    made = json.loads(done.read_text()) if reuse and done.exists() else None
+    if made != {"loans": loans, "nights": nights}:
+        shutil.rmtree(root, ignore_errors=True)
+        generate_landing(root / "landing", start, nights, loans)
+        t = time.perf_counter()
+        for k in range(nights):
+            run_night(settings, start + timedelta(days=k))
+        took = time.perf_counter() - t
+        print(f"simulate: {nights} nights of {loans:,} loans run in {took:.1f} s")
+        done.write_text(json.dumps({"loans": loans, "nights": nights}))
     document = yaml.safe_load((DEFAULTS_DIR / "strategy.yaml").read_text(encoding="utf-8"))
     document["stages"]["CALL"]["channels"]["CALL"]["every_days"] = 2
     candidate = root / "candidate.yaml"
@@ -138,6 +147,11 @@ def main() -> None:
     parser.add_argument("--sim-nights", type=int, default=10)
     parser.add_argument("--scratch", type=Path, default=Path("/tmp/arrears-bench-models"))
     parser.add_argument("--only", choices=("train", "score", "simulate"), default=None)
+    parser.add_argument(
+        "--sim-reuse",
+        action="store_true",
+        help="simulate over the nights a previous run left in the scratch folder (same size)",
+    )
     args = parser.parse_args()
     history = args.scratch / "history.duckdb"
     if args.only in (None, "train"):
@@ -149,8 +163,7 @@ def main() -> None:
         version = sorted(p.name for p in (args.scratch / "models").iterdir())[-1]
         bench_score(history, args.scratch / "models", version)
     if args.only in (None, "simulate"):
-        shutil.rmtree(args.scratch / "simulate", ignore_errors=True)
-        bench_simulate(args.scratch / "simulate", args.sim_loans, args.sim_nights)
+        bench_simulate(args.scratch / "simulate", args.sim_loans, args.sim_nights, args.sim_reuse)
 
 
 if __name__ == "__main__":
