@@ -309,3 +309,36 @@ def test_a_model_needs_the_look_back_nights_in_the_exchange(tmp_path: Path):
         partition.compute_partition(
             plans[0], load_aging_config(), strategy, TIMEZONE, models_dir=tmp_path
         )
+
+
+@pytest.mark.integration
+def test_partitioned_flow_scores_with_the_models_folder_of_its_settings(prefect_harness, tmp_path):
+    from flows.daily_collections import daily_collections
+
+    version, models = trained_model(tmp_path)
+    landing = tmp_path / "landing"
+    generate_landing(landing, START, 1, loans=300, seed=5)
+    strategy = strategy_with_capacity(tmp_path, {"CALL": 12, "SMS": 5}, version)
+    for name, partitions in (("single", 1), ("parted", 3)):
+        daily_collections(
+            snapshot_date=START,
+            settings=Settings(
+                landing=landing,
+                warehouse=tmp_path / name / "arrears.duckdb",
+                outbox=tmp_path / name / "outbox",
+                reports=tmp_path / name / "reports",
+                strategy=strategy,
+                models=models,
+                partitions=partitions,
+            ),
+        )
+    with (
+        warehouse.opened(tmp_path / "single" / "arrears.duckdb", read_only=True) as a,
+        warehouse.opened(tmp_path / "parted" / "arrears.duckdb", read_only=True) as b,
+    ):
+        assert b.execute(
+            "select distinct model_version from marts.collection_actions"
+        ).fetchall() == [(version,)]
+        assert_frame_equal(
+            frame(b, "marts.collection_actions"), frame(a, "marts.collection_actions")
+        )
