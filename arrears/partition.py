@@ -11,10 +11,11 @@ into work.* before validate-actions and commit.
 
 What is per customer is computed in the partitions: a customer's loans, installments,
 arrangements, holds, contact events and history all go to the customer's partition, which runs
-every model the registry declares `scope=customer`. What spans customers (`scope=book`: kpi_daily
-and roll_rates, the capacity ranking of sql/intermediate/int_actions__capacity.sql, and the
-action lists built from it) runs after the merge, in the main process, over the merged rows of
-the customer models that book models read (registry.frontier). The result is the
+every model the registry declares `scope=customer` (with risk.model, after scoring its loans with
+the saved model, as the single-process decide does). What spans customers (`scope=book`:
+kpi_daily and roll_rates, the capacity ranking of sql/intermediate/int_actions__capacity.sql,
+and the action lists built from it) runs after the merge, in the main process, over the merged
+rows of the customer models that book models read (registry.frontier). The result is the
 single-process result, row for row (tests/test_partition.py).
 """
 
@@ -23,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -47,17 +49,22 @@ PART_SQL = "(('0x' || left(md5(coalesce({column}, '')), 8))::bigint % $partition
 # What age and decide build; a partition builds the customer-scoped models among them.
 MODELS = (*AGE_MODELS, *DECIDE_MODELS)
 # What customer models read besides work.*, exported with the rows of D: (table, the rows of
-# it they may read). The state of the previous night, and two bounded windows of history.
+# it they may read). The state of the previous night, and bounded windows of history.
 # Every table outside work.* that a customer model reads must be here (checked below).
 STATE_VERSION = "snapshot_date = $previous_snapshot_date"
 HISTORY: tuple[tuple[str, str], ...] = (
     *((f"marts.{name}", STATE_VERSION) for name in STATE_MODELS),
     # arrangements measured for the first time: their loan's rows since 31 days before their
-    # created_date (arrears.state.previous_dates)
+    # created_date (arrears.state.previous_dates); with risk.model, tonight's loans' rows of the
+    # three look-back nights the features read (arrears.risk.features.lookback_dates; null
+    # without a model). One condition, so a row in both goes once.
     (
         "marts.loan_aging",
-        "snapshot_date < $snapshot_date and snapshot_date >= $arrangements_since"
-        " and history.loan_id in (select loan_id from work.arrangements)",
+        "snapshot_date < $snapshot_date and ("
+        "(snapshot_date >= $arrangements_since"
+        " and history.loan_id in (select loan_id from work.arrangements))"
+        " or (snapshot_date in ($night_30d_before, $night_60d_before, $night_90d_before)"
+        " and history.loan_id in (select loan_id from work.loans)))",
     ),
     # call caps and KPIs read the events of the last weeks (EVENT_DAYS bounds the cap periods)
     ("marts.contact_history", "snapshot_date >= $events_since"),
@@ -66,6 +73,8 @@ HISTORY: tuple[tuple[str, str], ...] = (
     ("raw.contact_fingerprints", "snapshot_date < $snapshot_date"),
 )
 EVENT_DAYS = 60
+# The parameters of the risk features' look-back nights (arrears.risk.features.lookback_dates).
+LOOKBACK = ("night_30d_before", "night_60d_before", "night_90d_before")
 
 
 def results() -> list[str]:
@@ -87,8 +96,8 @@ def _exported(dataset: str) -> str:
     return "* replace (" + ", ".join(f"null::varchar as {c}" for c in columns) + ")"
 
 
-def _check_history() -> None:
-    read = registry.external_reads(m.name for m in registry.plan(MODELS, scope="customer"))
+def _check_history(targets: Sequence[str]) -> None:
+    read = registry.external_reads(m.name for m in registry.plan(targets, scope="customer"))
     missing = sorted(read - {table for table, _ in HISTORY})
     if missing:
         raise ArrearsError(
@@ -137,6 +146,9 @@ class PartitionPlan:
     exchange: Path
     # The previous night's dates the models bind (arrears.state.previous_dates).
     previous: dict[str, date | None] = field(default_factory=dict)
+    # The risk features' look-back nights, found on the warehouse (a partition holds only its
+    # loans' rows of them); None: exported for a strategy without risk.model.
+    lookback: dict[str, date | None] | None = None
 
     @property
     def folder(self) -> Path:
@@ -169,7 +181,12 @@ def _copy_partitioned(
 
 
 def export_partitions(
-    con: duckdb.DuckDBPyConnection, snapshot_date: date, partitions: int, exchange: Path
+    con: duckdb.DuckDBPyConnection,
+    snapshot_date: date,
+    partitions: int,
+    exchange: Path,
+    *,
+    scoring: bool = False,
 ) -> list[PartitionPlan]:
     """Write every partition's inputs under `exchange` (replacing what was there); one plan each.
 
@@ -177,6 +194,7 @@ def export_partitions(
     go to the partition of the loan's customer in work.loans; a loan off today's book goes with
     its latest customer (marts.loan_state). State and history rows of a loan go with the loan's
     customer today, so a loan that changed customer carries its state along.
+    `scoring`: the strategy names a saved model; the rows of its look-back nights go too.
     """
     if partitions < 1:
         raise ConfigError(f"partitions must be at least 1, not {partitions}")
@@ -185,12 +203,19 @@ def export_partitions(
     (exchange / "inputs").mkdir(parents=True)
     state.check(con, snapshot_date)
     previous = state.previous_dates(con, snapshot_date)
+    lookback = None
+    if scoring:
+        from arrears.risk.features import lookback_dates
+
+        lookback = lookback_dates(con, snapshot_date)
     params = {
         "snapshot_date": snapshot_date,
         "action_date": snapshot_date + timedelta(days=1),
         "partitions": partitions,
         "events_since": snapshot_date - timedelta(days=EVENT_DAYS),
         **previous,
+        **dict.fromkeys(LOOKBACK, None),
+        **(lookback or {}),
     }
     # Both datasets exist after ingest; a work table of another dataset may be absent.
     con.execute(
@@ -268,12 +293,14 @@ def export_partitions(
         _copy_partitioned(con, query, bind(query, params), exchange / "inputs" / table)
     con.execute("drop table partition_loans")
     plans = [
-        PartitionPlan(snapshot_date, k, partitions, exchange, previous) for k in range(partitions)
+        PartitionPlan(snapshot_date, k, partitions, exchange, previous, lookback)
+        for k in range(partitions)
     ]
     manifest = {
         "snapshot_date": snapshot_date.isoformat(),
         "partitions": partitions,
-        "previous": {k: v.isoformat() if v else None for k, v in previous.items()},
+        "previous": _isoformat(previous),
+        "lookback": None if lookback is None else _isoformat(lookback),
     }
     (exchange / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     return plans
@@ -287,13 +314,23 @@ def remove_exchange(exchange: Path) -> None:
 def load_plan(exchange: Path, partition: int) -> PartitionPlan:
     """The plan of partition k, read back from the exchange folder (what a worker is given)."""
     manifest = json.loads((Path(exchange) / MANIFEST).read_text(encoding="utf-8"))
+    lookback = manifest.get("lookback")
     return PartitionPlan(
         snapshot_date=date.fromisoformat(manifest["snapshot_date"]),
         partition=partition,
         partitions=int(manifest["partitions"]),
         exchange=Path(exchange),
-        previous={k: date.fromisoformat(v) if v else None for k, v in manifest["previous"].items()},
+        previous=_dates(manifest["previous"]),
+        lookback=None if lookback is None else _dates(lookback),
     )
+
+
+def _isoformat(dates: dict[str, date | None]) -> dict[str, str | None]:
+    return {k: v.isoformat() if v else None for k, v in dates.items()}
+
+
+def _dates(found: dict[str, str | None]) -> dict[str, date | None]:
+    return {k: date.fromisoformat(v) if v else None for k, v in found.items()}
 
 
 def _load(con: duckdb.DuckDBPyConnection, table: str, files: list[Path]) -> None:
@@ -311,14 +348,28 @@ def compute_partition(
     default_timezone: str,
     *,
     memory_limit: str | None = None,
+    models_dir: Path | None = None,
 ) -> dict[str, int]:
     """Age and decide one partition in an in-memory DuckDB; write its results as Parquet.
 
     Builds the customer models only: the cut per channel is a global ranking, made after the
-    merge. `memory_limit` caps that DuckDB (the memory_limit setting; None: DuckDB's default).
-    Returns the row count of each result.
+    merge. With risk.model, the partition's aged loans are scored first with the saved model in
+    `models_dir` (as arrears.strategy.decide does). `memory_limit` caps that DuckDB (the
+    memory_limit setting; None: DuckDB's default). Returns the row count of each result.
     """
-    _check_history()
+    model = None
+    if strategy.risk.model is not None:
+        # Imported here: LightGBM takes a second to import, and most strategies name no model.
+        from arrears.risk import scoring
+
+        if plan.lookback is None:
+            raise ConfigError(
+                "risk.model: the partitions were exported without the model's look-back nights"
+            )
+        model = scoring.load(models_dir or Path("models"), strategy.risk.model)
+        _check_history((*MODELS, scoring.FEATURE_MODEL))
+    else:
+        _check_history(MODELS)
     con = warehouse.connect(":memory:", memory_limit=memory_limit)
     try:
         for name in DATASETS:
@@ -326,10 +377,6 @@ def compute_partition(
             _load(con, f"work.{name}", plan.inputs(f"work.{name}"))
         for table, _ in HISTORY:
             _load(con, table, plan.inputs(table))
-        if strategy.risk.model is not None:
-            # The scores are filled by Python before the stage model (arrears/risk/scoring.py),
-            # which the partitions do not do yet.
-            raise ConfigError("risk.model: a saved model is not used with ARREARS_PARTITIONS > 1")
         register_config(con, aging)
         write_config_tables(con, strategy)
         params = {
@@ -337,7 +384,13 @@ def compute_partition(
             **plan.previous,
             "tolerance": aging.tolerance,
         }
-        registry.build(con, MODELS, params, scope="customer")
+        given: list[str] = []
+        if model is not None:
+            # As arrears.strategy.decide: age, score, then the decide models that read the scores.
+            given = [m.name for m in registry.plan(AGE_MODELS, scope="customer")]
+            registry.build(con, AGE_MODELS, params, scope="customer")
+            given += scoring.score(con, model, params, given=given, lookback=plan.lookback)
+        registry.build(con, MODELS, params, given=given, scope="customer")
         shutil.rmtree(plan.results, ignore_errors=True)
         plan.results.mkdir(parents=True)
         counts = {}

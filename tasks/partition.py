@@ -24,8 +24,11 @@ def exchange_root(settings: Settings) -> Path:
 def export_partitions(snapshot_date: date, settings: Settings) -> str:
     """Each partition's inputs as Parquet under the exchange folder; returns that folder."""
     exchange = partition.exchange_folder(exchange_root(settings), snapshot_date)
+    scoring = load_strategy(settings.strategy, settings.profile).risk.model is not None
     with settings.open_warehouse() as con:
-        plans = partition.export_partitions(con, snapshot_date, settings.partitions, exchange)
+        plans = partition.export_partitions(
+            con, snapshot_date, settings.partitions, exchange, scoring=scoring
+        )
     get_run_logger().info(
         "%d partitions exported to %s (with the state of %s)",
         len(plans),
@@ -45,6 +48,7 @@ def age_and_decide_partition(exchange: str, index: int, settings: Settings) -> d
         load_strategy(settings.strategy, settings.profile),
         settings.timezone,
         memory_limit=settings.memory_limit,
+        models_dir=settings.models,
     )
     get_run_logger().info("partition %d of %d: %s", index, plan.partitions, counts)
     return counts

@@ -9,6 +9,7 @@ of the weighted score), and propensity = 1 - P for the stages' propensity_max.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -33,11 +34,17 @@ def score(
     model: SavedModel,
     params: Mapping[str, Any],
     given: Iterable[str] = (),
+    lookback: Mapping[str, date | None] | None = None,
 ) -> list[str]:
     """Fill work.strategy_model_scores; returns the models built on the way (the decide step
-    reuses them instead of building them twice)."""
+    reuses them instead of building them twice).
+
+    `lookback`: the look-back nights when found on the warehouse beforehand (a partition holds
+    only its loans' rows of those nights, so it cannot find them itself); None: found here."""
     steps = registry.plan((FEATURE_MODEL,), given)
-    params = {**params, **lookback_dates(con, params["snapshot_date"])}
+    if lookback is None:
+        lookback = lookback_dates(con, params["snapshot_date"])
+    params = {**params, **lookback}
     registry.build(con, (FEATURE_MODEL,), params, given=given)
     columns = ", ".join(f'"{name}"' for name in model.features)
     table = con.sql(f"select loan_id, {columns} from work.{FEATURE_MODEL}").to_arrow_table()
