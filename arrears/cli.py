@@ -823,12 +823,16 @@ def train(
     max_rows: Annotated[
         int, typer.Option("--max-rows", help="Loan-nights sampled at most", min=1000)
     ] = 2_000_000,
+    label: Annotated[
+        str,
+        typer.Option("--label", help="What the model predicts: roll_forward or past_due"),
+    ] = "roll_forward",
     warehouse: Warehouse = None,
     models: Models = None,
 ) -> None:
-    """Fit the roll-forward model on the committed nights --from..--to, validate it on the
-    latest months held out, and save models/<version>/ unless its AUC is below the floor
-    (exit 3, nothing saved)."""
+    """Fit the roll-forward model (or --label past_due) on the committed nights --from..--to,
+    validate it on the latest months held out, and save models/<version>/ unless its AUC is below
+    the floor (exit 3, nothing saved)."""
     from arrears import warehouse as store
     from arrears.aging import load_aging_config
     from arrears.risk.train import Training
@@ -847,13 +851,14 @@ def train(
         holdout_days=holdout_days,
         step_days=step_days,
         max_rows=max_rows,
+        label=label,
     )
     with store.opened(_existing_warehouse(settings), read_only=True) as con:
         trained = fit_and_save(con, spec, settings.models)
     held = trained.metrics["held_out"]
     out.print(
         f"model {trained.version}: held-out AUC {held['auc']:.4f}, KS {held['ks']:.4f} "
-        f"({held['rows']} loans, roll-forward rate {held['positive_rate']:.2%}); "
+        f"({held['rows']} loans, {label} rate {held['positive_rate']:.2%}); "
         f"saved in {trained.folder}",
         highlight=False,
         soft_wrap=True,

@@ -73,17 +73,26 @@ def write_history(
                     "last_payment_date": [
                         day - timedelta(days=int(d)) if d < 400 else None for d in days
                     ],
+                    "status": ["ACTIVE"] * loans,
                 }
             )
         )
-    history = pl.concat(frames)  # noqa: F841 (read by DuckDB below)
+    insert_aging(con, pl.concat(frames))
+    return dates
+
+
+def insert_aging(con: duckdb.DuckDBPyConnection, history: pl.DataFrame) -> None:
+    """Rows of marts.loan_aging from `history`'s snapshot_date, loan_id, customer_id, status,
+    dpd, bucket, overdue_installments, overdue_amount, outstanding_principal, principal_amount,
+    paid_to_date_amount and last_payment_date; the other columns fixed."""
+    con.register("history", history)
     con.execute(
         """
         insert into marts.loan_aging by name
         select
             snapshot_date, loan_id, customer_id,
-            'cash_loan' as product, 'B1' as branch, 'CNY' as currency, 'ACTIVE' as status,
-            true as is_aged, dpd::integer as dpd, bucket,
+            'cash_loan' as product, 'B1' as branch, 'CNY' as currency, status,
+            status not in ('CLOSED', 'WRITTEN_OFF') as is_aged, dpd::integer as dpd, bucket,
             'NONE' as aging_term, 'NORMAL' as loan_class, 1 as ifrs9_stage, 'STAY' as transition,
             overdue_installments::integer as overdue_installments,
             overdue_amount::decimal(18,2) as overdue_principal_amount,
@@ -101,4 +110,4 @@ def write_history(
         """,
         {"due": Decimal("300.00")},
     )
-    return dates
+    con.unregister("history")

@@ -14,7 +14,7 @@ import polars as pl
 import pytest
 import yaml
 from polars.testing import assert_frame_equal
-from risk_support import write_history
+from risk_support import insert_aging, write_history
 from strategy_support import DEFAULT_STRATEGY
 
 from arrears import registry, state, warehouse
@@ -22,7 +22,13 @@ from arrears.aging import AGE_MODELS
 from arrears.cli import main
 from arrears.errors import ConfigError
 from arrears.risk import metrics, store
-from arrears.risk.features import FEATURES, lookback_dates, sample_dates, training_rows
+from arrears.risk.features import (
+    FEATURES,
+    LABELS,
+    lookback_dates,
+    sample_dates,
+    training_rows,
+)
 from arrears.risk.train import ModelRejected, Training, fit, train
 from arrears.strategy import decide, load_strategy
 from arrears.strategy.engine import _ensure_inputs, decide_params, write_config_tables
@@ -142,6 +148,95 @@ def test_training_leaves_the_warehouse_untouched(history, tmp_path):
     )
     assert code == 0
     assert history.read_bytes() == before
+
+
+# A tiny book, two month ends: (loan, dpd, bucket, overdue installments, status) tonight and at
+# the next month end, and the labels each must get.
+BOOK = (
+    # still two statements behind after paying one: past due, not worse
+    ("A", (40, "M2", 2, "ACTIVE"), (40, "M2", 2, "ACTIVE"), False, True),
+    ("B", (0, "M0", 0, "ACTIVE"), (35, "M2", 2, "ACTIVE"), True, True),
+    ("C", (45, "M2", 2, "ACTIVE"), (0, "M0", 0, "ACTIVE"), False, False),
+    # the last bucket cannot get worse; still past due
+    ("D", (200, "M7", 7, "ACTIVE"), (231, "M7", 8, "ACTIVE"), False, True),
+    ("E", (0, "M0", 0, "ACTIVE"), (0, "M0", 0, "ACTIVE"), False, False),
+    ("F", (10, "M1", 1, "ACTIVE"), (0, "M0", 0, "WRITTEN_OFF"), True, True),
+    # better but not cured
+    ("G", (70, "M3", 3, "ACTIVE"), (20, "M1", 1, "ACTIVE"), False, True),
+)
+
+
+def test_labels_of_a_known_book():
+    tonight, later = date(2025, 3, 31), date(2025, 4, 30)
+    rows = []
+    for loan, now, then, _, _ in BOOK:
+        for night, (dpd, bucket, installments, status) in ((tonight, now), (later, then)):
+            rows.append(
+                {
+                    "snapshot_date": night,
+                    "loan_id": loan,
+                    "customer_id": f"C{loan}",
+                    "status": status,
+                    "dpd": dpd,
+                    "bucket": bucket,
+                    "overdue_installments": installments,
+                    "overdue_amount": 300 * installments,
+                    "outstanding_principal": 5000,
+                    "principal_amount": 10000,
+                    "paid_to_date_amount": 0,
+                    "last_payment_date": None,
+                }
+            )
+    con = warehouse.connect(":memory:")
+    insert_aging(con, pl.DataFrame(rows))
+    found = training_rows(con, [tonight], later, BUCKETS)
+    con.close()
+    got = {
+        loan: (roll, past_due)
+        for loan, roll, past_due in found.select(
+            "loan_id", LABELS["roll_forward"].column, LABELS["past_due"].column
+        ).iter_rows()
+    }
+    assert got == {loan: (roll, past_due) for loan, _, _, roll, past_due in BOOK}
+
+
+def test_train_on_the_past_due_label(history, tmp_path):
+    last = FIRST + timedelta(days=7 * (NIGHTS - 1))
+    models = tmp_path / "models"
+    code = main(
+        [
+            "train",
+            "--from",
+            str(FIRST),
+            "--to",
+            str(last),
+            "--label",
+            "past_due",
+            "--auc-floor",
+            "0.5",
+            "--warehouse",
+            str(history),
+            "--models",
+            str(models),
+        ]
+    )
+    assert code == 0
+    (folder,) = models.iterdir()
+    assert folder.name.startswith("pastdue-")
+    found = json.loads((folder / "metrics.json").read_text())
+    assert found["label"] == "past_due"
+    assert json.loads((folder / "features.json").read_text())["label"] == "past_due"
+    # the held-out positives are the past-due loans of the held-out nights, not the roll-forwards
+    with warehouse.opened(history, read_only=True) as con:
+        nights = [date.fromisoformat(d) for d in found["held_out_dates"]]
+        held = training_rows(con, nights, last, BUCKETS)
+    assert found["held_out"]["positives"] == held["past_due_next"].sum()
+    assert held["past_due_next"].sum() > held["rolled_forward"].sum()
+    code = main(
+        ["train", "--from", str(FIRST), "--to", str(last), "--label", "default"]
+        + ["--warehouse", str(history), "--models", str(models)]
+    )
+    assert code == 2
 
 
 def _night(con, night: date) -> None:

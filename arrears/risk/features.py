@@ -1,4 +1,4 @@
-"""The roll-forward model's features and label.
+"""The roll-forward model's features and labels.
 
 Both are computed in SQL: tonight's by the model sql/intermediate/int_loans__risk_features.sql
 (state and bounded windows), a committed night's by sql/risk/training_rows.sql (the marts of a
@@ -9,6 +9,7 @@ bounded range). FEATURES is the order the model sees them in; a saved model reco
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 import duckdb
@@ -41,7 +42,32 @@ FEATURES: tuple[str, ...] = (
     "promises_30d",
     "unreached_30d",
 )
-LABEL = "rolled_forward"
+
+
+@dataclass(frozen=True)
+class Label:
+    """A label `arrears train --label` can fit: its column in sql/risk/training_rows.sql, the
+    prefix of the model versions fitted on it, and what the probability means."""
+
+    column: str
+    prefix: str
+    target: str
+
+
+LABELS: dict[str, Label] = {
+    "roll_forward": Label(
+        "rolled_forward",
+        "roll",
+        "bucket worse (or written off) at the first committed night 30-45 days later",
+    ),
+    # closer to a card's "default next month" than a roll forward (docs/real-data.md)
+    "past_due": Label(
+        "past_due_next",
+        "pastdue",
+        "past due (dpd > 0, or written off) at the first committed night 30-45 days later",
+    ),
+}
+DEFAULT_LABEL = "roll_forward"
 # The label looks 30 to 45 days ahead; the look-backs go a year back (months delinquent).
 HORIZON_DAYS = 30
 LABEL_WINDOW_DAYS = 45
@@ -99,7 +125,7 @@ def training_rows(
     keep_share: float = 1.0,
     unlabelled: bool = False,
 ) -> pl.DataFrame:
-    """Features and label of the aged loans of each sampled night (a uniform share of them)."""
+    """Features and labels of the aged loans of each sampled night (a uniform share of them)."""
     if not samples:
         raise ConfigError("no committed night in the range has a label 30 days later")
     # a night's own features look back a year; its label 45 days ahead

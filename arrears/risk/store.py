@@ -30,7 +30,7 @@ class SavedModel:
     booster: lgb.Booster
 
     def predict(self, matrix: np.ndarray) -> np.ndarray:
-        """P(roll forward within 30 days) of each row of `matrix` (columns in `features` order)."""
+        """P(the label the model was trained on) of each row of `matrix`, in `features` order."""
         return np.asarray(self.booster.predict(matrix, num_threads=1), dtype=np.float64)
 
 

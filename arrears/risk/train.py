@@ -1,5 +1,5 @@
-"""`arrears train`: fit the roll-forward model on committed history and keep it only if it ranks
-well enough on the latest months, held out (docs/models.md).
+"""`arrears train`: fit the roll-forward model (or another label, --label) on committed history
+and keep it only if it ranks well enough on the latest months, held out (docs/models.md).
 
 The rows come from SQL over a bounded range of the marts (arrears.risk.features); the model is
 LightGBM's gradient boosting with fixed settings and seed, so the same history gives the same
@@ -23,7 +23,7 @@ import polars as pl
 from arrears.errors import ArrearsError, ConfigError
 from arrears.risk import metrics as scoring
 from arrears.risk import store
-from arrears.risk.features import FEATURES, LABEL, sample_dates, training_rows
+from arrears.risk.features import DEFAULT_LABEL, FEATURES, LABELS, sample_dates, training_rows
 
 # Fixed settings and seed: a rerun on the same rows gives the same model text.
 PARAMS: dict[str, Any] = {
@@ -62,6 +62,7 @@ class Training:
     holdout_days: int = 30
     step_days: int = 30
     max_rows: int = 2_000_000
+    label: str = DEFAULT_LABEL
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,9 @@ def _aged_rows(con: duckdb.DuckDBPyConnection, samples: list[date]) -> int:
 
 def fit(con: duckdb.DuckDBPyConnection, spec: Training) -> tuple[lgb.Booster, dict[str, Any]]:
     """The booster and its metrics; raises ModelRejected below the floor."""
+    if spec.label not in LABELS:
+        raise ConfigError(f"--label {spec.label}: one of {', '.join(LABELS)}")
+    label = LABELS[spec.label].column
     samples = sample_dates(con, spec.first, spec.last, spec.step_days)
     if len(samples) < 2:
         raise ConfigError(
@@ -101,27 +105,28 @@ def fit(con: duckdb.DuckDBPyConnection, spec: Training) -> tuple[lgb.Booster, di
     held = rows.filter(pl.col("sample_date") > cutoff)
     fitted = rows.filter(pl.col("sample_date") <= cutoff)
     for name, part in (("training", fitted), ("held-out", held)):
-        labels = part[LABEL]
+        labels = part[label]
         if part.height == 0 or labels.all() or not labels.any():
             raise ConfigError(
                 f"the {name} months hold {part.height} loans with "
-                f"{int(labels.sum()) if part.height else 0} roll-forwards: both outcomes are "
-                "needed; widen --from/--to"
+                f"{int(labels.sum()) if part.height else 0} positives of --label {spec.label}: "
+                "both outcomes are needed; widen --from/--to"
             )
     train_set = lgb.Dataset(
         _matrix(fitted, FEATURES),
-        label=fitted[LABEL].cast(pl.Int8).to_numpy(),
+        label=fitted[label].cast(pl.Int8).to_numpy(),
         feature_name=list(FEATURES),
         free_raw_data=True,
     )
     booster = lgb.train(PARAMS, train_set, num_boost_round=ROUNDS)
     predicted = np.asarray(booster.predict(_matrix(held, FEATURES)), dtype=np.float64)
-    observed = held[LABEL].cast(pl.Int8).to_numpy()
+    observed = held[label].cast(pl.Int8).to_numpy()
     in_sample = np.asarray(booster.predict(_matrix(fitted, FEATURES)), dtype=np.float64)
     gain = booster.feature_importance(importance_type="gain")
     held_out = scoring.summary(observed, predicted)
     found: dict[str, Any] = {
-        "target": "bucket worse (or written off) at the first committed night 30-45 days later",
+        "label": spec.label,
+        "target": LABELS[spec.label].target,
         "from": spec.first,
         "to": spec.last,
         "sample_dates": samples,
@@ -132,7 +137,7 @@ def fit(con: duckdb.DuckDBPyConnection, spec: Training) -> tuple[lgb.Booster, di
         "held_out": held_out,
         "training": {
             k: v
-            for k, v in scoring.summary(fitted[LABEL].cast(pl.Int8).to_numpy(), in_sample).items()
+            for k, v in scoring.summary(fitted[label].cast(pl.Int8).to_numpy(), in_sample).items()
             if k != "calibration"
         },
         "importance_gain": {
@@ -153,12 +158,15 @@ def fit(con: duckdb.DuckDBPyConnection, spec: Training) -> tuple[lgb.Booster, di
 def train(con: duckdb.DuckDBPyConnection, spec: Training, models_dir: Path) -> Trained:
     booster, found = fit(con, spec)
     text = booster.model_to_string()
-    version = f"roll-{spec.last:%Y%m%d}-{hashlib.sha256(text.encode()).hexdigest()[:8]}"
+    label = LABELS[spec.label]
+    digest = hashlib.sha256(text.encode()).hexdigest()[:8]
+    version = f"{label.prefix}-{spec.last:%Y%m%d}-{digest}"
     found["version"] = version
     features = {
         "version": version,
         "features": list(FEATURES),
-        "probability": "P(bucket worse 30 days later); risk_score = 100 * probability",
+        "label": spec.label,
+        "probability": f"P({label.target}); risk_score = 100 * probability",
     }
     folder = store.save(models_dir, version, text, features, found, report_html(found))
     return Trained(version, folder, found)
@@ -194,12 +202,12 @@ def report_html(found: dict[str, Any]) -> str:
 <html><head><meta charset="utf-8"><title>model {version}</title>
 <style>body{{font-family:sans-serif;margin:2em}}td,th{{padding:2px 10px;text-align:right}}</style>
 </head><body>
-<h1>Roll-forward model {version}</h1>
+<h1>Risk model {version}</h1>
 <p>{html.escape(found["target"])}. Trained on the nights
 {html.escape(", ".join(str(d) for d in found["training_dates"]))}; held out (out of time):
 {html.escape(", ".join(str(d) for d in found["held_out_dates"]))}.</p>
 <table>
-<tr><th>held out</th><th>loans</th><th>roll-forward rate</th><th>AUC</th><th>KS</th>
+<tr><th>held out</th><th>loans</th><th>positive rate</th><th>AUC</th><th>KS</th>
 <th>AUC floor</th></tr>
 <tr>{cell("")}{cell(held["rows"])}{cell(f"{held['positive_rate']:.4f}")}
 {cell(f"{held['auc']:.4f}")}{cell(f"{held['ks']:.4f}")}{cell(found["auc_floor"])}</tr>

@@ -1,7 +1,8 @@
 -- The roll-forward model's training rows (docs/models.md): for each sampled night D of the
 -- committed history, the features of D's aged loans as sql/intermediate/int_loans__risk_features.sql
--- computes them at night D, and the label: is the loan's bucket worse (or the loan written off)
--- at the first committed night 30 to 45 days after D. Reads the marts from $history_from (a year
+-- computes them at night D, and the labels (arrears train --label) at the first committed night
+-- 30 to 45 days after D, a loan written off by then counting for both: rolled_forward, its bucket
+-- worse (the default); past_due_next, past due (dpd > 0). Reads the marts from $history_from (a year
 -- before the first sampled night) through $history_to only. A loan is kept when the hash of
 -- (loan_id, night) falls below $keep_per_million: a uniform sample, when the book is large.
 -- With $unlabelled, nights without a committed night 30-45 days later are kept too (label false:
@@ -122,6 +123,8 @@ later as (
         list_position($bucket_order::varchar[], aging.bucket)
             > list_position($bucket_order::varchar[], today.bucket)
             or (aging.status = 'WRITTEN_OFF' and today.status <> 'WRITTEN_OFF') as is_worse,
+        aging.dpd > 0
+            or (aging.status = 'WRITTEN_OFF' and today.status <> 'WRITTEN_OFF') as is_past_due,
     from today
     inner join marts.loan_aging as aging
         on aging.loan_id = today.loan_id
@@ -134,6 +137,7 @@ final as (
         today.sample_date,
         today.loan_id,
         coalesce(later.is_worse, false) as rolled_forward,
+        coalesce(later.is_past_due, false) as past_due_next,
         today.dpd::double as dpd,
         before.dpd_30d_before::double as dpd_30d_before,
         before.dpd_60d_before::double as dpd_60d_before,
