@@ -176,3 +176,27 @@ def test_limit_and_payments_reach_the_marts(aged):
             cursor.close()
         assert got.height == expected.height > 20_000
         assert_frame_equal(got, expected)
+
+
+def test_what_comes_due_next_is_known_at_the_month_end(aged):
+    """The statement coming due at a month end is sized from that month's balance (10 %, at
+    least 100), never from the next month's, which the month end cannot know: a model trained
+    on the earlier months would otherwise see one month ahead (docs/real-data.md)."""
+    accounts = pl.read_csv(CSV)
+    for snapshot_date, _, bill in FILE_MONTHS:
+        expected = accounts.select(
+            pl.format("UCI-{}", pl.col("ID").cast(pl.String).str.zfill(5)).alias("loan_id"),
+            pl.max_horizontal(pl.max_horizontal(pl.col(bill), pl.lit(0)) * 10, pl.lit(10_000))
+            .cast(pl.Int64)
+            .alias("due_cents"),
+        ).sort("loan_id")
+        cursor = aged.cursor()
+        try:
+            got = cursor.sql(
+                "select loan_id, (next_due_amount * 100)::bigint as due_cents "
+                "from marts.loan_aging where snapshot_date = $d order by loan_id",
+                params={"d": snapshot_date},
+            ).pl()
+        finally:
+            cursor.close()
+        assert got.equals(expected), snapshot_date

@@ -108,14 +108,15 @@ def _snapshot(accounts: pl.DataFrame, index: int) -> tuple[pl.DataFrame, pl.Data
     )
 
     # Statement s is due `back` months before the snapshot month (back = -1: the coming one).
-    # Its minimum payment uses the balance of its own month, or April's before the file starts.
+    # Its minimum payment uses the balance of its own month, or April's before the file starts;
+    # the coming one uses the snapshot month's: next month's balance is not known at D.
     # A statement the status says is paid was settled by its month's payment (PAY_AMT), or by
     # the minimum when the file shows less or starts later: that amount is both due and paid, as
     # the schedule knows no overpayment. An unpaid statement owes its minimum.
     statements = []
     oldest = PAST_STATEMENTS - 1 + index
     for number, back in enumerate(range(oldest, -2, -1), start=1):
-        own_month = min(max(index - back, 0), len(MONTHS) - 1)
+        own_month = max(index - max(back, 0), 0)
         own_bill = MONTHS[own_month][2]
         due = statement_due_date(snapshot_date, back)
         minimum = pl.max_horizontal(
