@@ -434,6 +434,8 @@ def compute_partition(
             _load(con, f"work.{name}", plan.inputs(f"work.{name}"))
         for table, _ in HISTORY:
             _load(con, table, plan.inputs(table))
+        # The STAGED models' rows, computed by the main process: given, never built here from
+        # the customers, whose personal columns are empty.
         for name, columns in plan.staged.items():
             con.execute(
                 f"create table work.{name} ("
@@ -448,11 +450,12 @@ def compute_partition(
             **plan.previous,
             "tolerance": aging.tolerance,
         }
-        given = list(plan.staged)
+        staged = list(plan.staged)
+        given = list(staged)
         if model is not None:
             # As arrears.strategy.decide: age, score, then the decide models that read the scores.
-            given += [m.name for m in registry.plan(AGE_MODELS, given=given, scope="customer")]
-            registry.build(con, AGE_MODELS, params, given=plan.staged, scope="customer")
+            given += [m.name for m in registry.plan(AGE_MODELS, given=staged, scope="customer")]
+            registry.build(con, AGE_MODELS, params, given=staged, scope="customer")
             given += scoring.score(con, model, params, given=given, lookback=plan.lookback)
         registry.build(con, MODELS, params, given=given, scope="customer")
         shutil.rmtree(plan.results, ignore_errors=True)
