@@ -109,7 +109,8 @@ def _parsed(
 
 
 def _stars(select: dict[str, Any]) -> set[str]:
-    """`<schema>.<table>.*` for each table of a SELECT's FROM that a star of it selects from."""
+    """`<schema>.<table>.*` for each table of a SELECT's FROM whose every column it selects: by
+    a star, or by the table's name as a value (a whole row, e.g. to_json(customers))."""
     tables: list[dict[str, Any]] = []
     pending = [select.get("from_table")]
     while pending:
@@ -120,15 +121,28 @@ def _stars(select: dict[str, Any]) -> set[str]:
             tables.append(node)
         elif node.get("type") == "JOIN":
             pending += [node.get("left"), node.get("right")]
-    found = set()
-    for item in select.get("select_list") or ():
-        if item.get("class") != "STAR":
-            continue
-        relation = item.get("relation_name") or ""
-        for table in tables:
-            if relation in ("", table.get("alias"), table["table_name"]):
-                found.add(f"{table['schema_name']}.{table['table_name']}.*")
-    return found
+    whole: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if node.get("class") == "STAR":
+                whole.add(node.get("relation_name") or "")
+            elif node.get("class") == "COLUMN_REF" and len(node["column_names"]) == 1:
+                whole.add(node["column_names"][0])
+            elif node.get("type") == "SELECT_NODE":
+                return  # a subquery's own FROM: walked on its own
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(select.get("select_list"))
+    return {
+        f"{table['schema_name']}.{table['table_name']}.*"
+        for table in tables
+        if whole & {"", table.get("alias") or table["table_name"], table["table_name"]}
+    }
 
 
 @functools.cache
