@@ -12,11 +12,14 @@ into work.* before validate-actions and commit.
 What is per customer is computed in the partitions: a customer's loans, installments,
 arrangements, holds, contact events and history all go to the customer's partition, which runs
 every model the registry declares `scope=customer` (with risk.model, after scoring its loans with
-the saved model, as the single-process decide does). What spans customers (`scope=book`:
-kpi_daily and roll_rates, the capacity ranking of sql/intermediate/int_actions__capacity.sql,
-and the action lists built from it) runs after the merge, in the main process, over the merged
-rows of the customer models that book models read (registry.frontier). The result is the
-single-process result, row for row (tests/test_partition.py).
+the saved model, as the single-process decide does), except the staging models that read the
+customers' personal columns (STAGED): the main process builds those and exports their rows, so
+the exchange carries no clear phone, email, address, name or national id. What spans customers
+(`scope=book`: kpi_daily and roll_rates, the capacity ranking of
+sql/intermediate/int_actions__capacity.sql, and the action lists built from it) runs after the
+merge, in the main process, over the merged rows of the customer models that book models read
+(registry.frontier). The result is the single-process result, row for row
+(tests/test_partition.py).
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from arrears import registry, state, warehouse
 from arrears.aging import AGE_MODELS, AgingConfig, register_config
 from arrears.contract import DATASETS
 from arrears.errors import ArrearsError, ConfigError
+from arrears.pii.sealing import SEALED
 from arrears.sqlfiles import bind
 from arrears.state import STATE_MODELS
 from arrears.strategy import Strategy
@@ -68,8 +72,8 @@ HISTORY: tuple[tuple[str, str], ...] = (
     ),
     # call caps and KPIs read the events of the last weeks (EVENT_DAYS bounds the cap periods)
     ("marts.contact_history", "snapshot_date >= $events_since"),
-    # the phones and addresses reported bad on earlier nights (personal-data zone, as is the
-    # exchange folder: it holds the customers file too, without the columns of WITHHELD)
+    # the fingerprints of the phones and addresses reported bad on earlier nights (personal
+    # data, as are the phone fingerprints of STAGED: the run removes the exchange folder)
     ("raw.contact_fingerprints", "snapshot_date < $snapshot_date"),
 )
 EVENT_DAYS = 60
@@ -82,10 +86,14 @@ def results() -> list[str]:
     return registry.frontier(MODELS)
 
 
-# Personal columns no model reads, which never go to the exchange folder: a partition computes
-# has_phone, the fingerprints and the like from the phone, email and address alone. A model that
-# came to read one of them would see NULL: tests/test_partition.py checks that none does.
-WITHHELD: dict[str, tuple[str, ...]] = {"customers": ("full_name", "national_id")}
+# The personal columns, which never go to the exchange folder in clear: emptied on export.
+WITHHELD: dict[str, tuple[str, ...]] = {"customers": SEALED}
+# The customer models that read them, and turn them into what the decide models compare
+# (has_phone, the fingerprints of the number as dialled and of the bad contact data). The main
+# process builds them and exports their rows by customer; a partition is given those rows. Any
+# other customer model that reads a WITHHELD column is refused (_check_withheld): it would see
+# NULL in a partition.
+STAGED = ("stg_customers", "stg_customer_fingerprints")
 
 
 def _exported(dataset: str) -> str:
@@ -96,8 +104,27 @@ def _exported(dataset: str) -> str:
     return "* replace (" + ", ".join(f"null::varchar as {c}" for c in columns) + ")"
 
 
+def _check_withheld(built: Sequence[registry.Model]) -> None:
+    for model in built:
+        for dataset, withheld in WITHHELD.items():
+            table = f"work.{dataset}"
+            if table not in model.reads:
+                continue
+            read = set(withheld) if f"{table}.*" in model.columns else model.columns
+            personal = sorted(read & set(withheld))
+            if personal:
+                raise ArrearsError(
+                    f"sql/{model.path}.sql reads {', '.join(personal)} of {table}, which the "
+                    "partition exchange does not carry: read it from a model of "
+                    "arrears.partition.STAGED, or add the model there if no personal value "
+                    "leaves it"
+                )
+
+
 def _check_history(targets: Sequence[str]) -> None:
-    read = registry.external_reads(m.name for m in registry.plan(targets, scope="customer"))
+    built = registry.plan(targets, given=STAGED, scope="customer")
+    _check_withheld(built)
+    read = registry.external_reads(m.name for m in built)
     missing = sorted(read - {table for table, _ in HISTORY})
     if missing:
         raise ArrearsError(
@@ -149,6 +176,8 @@ class PartitionPlan:
     # The risk features' look-back nights, found on the warehouse (a partition holds only its
     # loans' rows of them); None: exported for a strategy without risk.model.
     lookback: dict[str, date | None] | None = None
+    # The columns and types of each STAGED model's rows (a partition may have none of them).
+    staged: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
 
     @property
     def folder(self) -> Path:
@@ -292,8 +321,9 @@ def export_partitions(
             )
         _copy_partitioned(con, query, bind(query, params), exchange / "inputs" / table)
     con.execute("drop table partition_loans")
+    staged = _export_staged(con, params, partitions, exchange)
     plans = [
-        PartitionPlan(snapshot_date, k, partitions, exchange, previous, lookback)
+        PartitionPlan(snapshot_date, k, partitions, exchange, previous, lookback, staged)
         for k in range(partitions)
     ]
     manifest = {
@@ -301,9 +331,32 @@ def export_partitions(
         "partitions": partitions,
         "previous": _isoformat(previous),
         "lookback": None if lookback is None else _isoformat(lookback),
+        "staged": staged,
     }
     (exchange / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     return plans
+
+
+def _export_staged(
+    con: duckdb.DuckDBPyConnection, params: dict[str, Any], partitions: int, exchange: Path
+) -> dict[str, list[tuple[str, str]]]:
+    """Build the STAGED models here and export their rows by customer, in place of the
+    personal columns they read; returns their columns and types. Dropped once exported, as a
+    partitioned run never built them in the main process."""
+    built = registry.plan(STAGED, scope="customer")
+    registry.build(con, STAGED, params, scope="customer")
+    staged = {}
+    for name in STAGED:
+        relation = f"work.{name}"
+        staged[name] = [
+            (column, kind) for column, kind, *_ in con.execute(f"describe {relation}").fetchall()
+        ]
+        query = f"select *, {_part('customer_id')} as part from {relation}"
+        _copy_partitioned(con, query, {"partitions": partitions}, exchange / "inputs" / relation)
+    for model in reversed(built):
+        kind = "view" if model.materialized == "view" else "table"
+        con.execute(f"drop {kind} {model.relation}")
+    return staged
 
 
 def remove_exchange(exchange: Path) -> None:
@@ -322,6 +375,10 @@ def load_plan(exchange: Path, partition: int) -> PartitionPlan:
         exchange=Path(exchange),
         previous=_dates(manifest["previous"]),
         lookback=None if lookback is None else _dates(lookback),
+        staged={
+            name: [(column, kind) for column, kind in columns]
+            for name, columns in manifest["staged"].items()
+        },
     )
 
 
@@ -377,6 +434,15 @@ def compute_partition(
             _load(con, f"work.{name}", plan.inputs(f"work.{name}"))
         for table, _ in HISTORY:
             _load(con, table, plan.inputs(table))
+        # The STAGED models' rows, computed by the main process: given, never built here from
+        # the customers, whose personal columns are empty.
+        for name, columns in plan.staged.items():
+            con.execute(
+                f"create table work.{name} ("
+                + ", ".join(f'"{column}" {kind}' for column, kind in columns)
+                + ")"
+            )
+            _load(con, f"work.{name}", plan.inputs(f"work.{name}"))
         register_config(con, aging)
         write_config_tables(con, strategy)
         params = {
@@ -384,11 +450,12 @@ def compute_partition(
             **plan.previous,
             "tolerance": aging.tolerance,
         }
-        given: list[str] = []
+        staged = list(plan.staged)
+        given = list(staged)
         if model is not None:
             # As arrears.strategy.decide: age, score, then the decide models that read the scores.
-            given = [m.name for m in registry.plan(AGE_MODELS, scope="customer")]
-            registry.build(con, AGE_MODELS, params, scope="customer")
+            given += [m.name for m in registry.plan(AGE_MODELS, given=staged, scope="customer")]
+            registry.build(con, AGE_MODELS, params, given=staged, scope="customer")
             given += scoring.score(con, model, params, given=given, lookback=plan.lookback)
         registry.build(con, MODELS, params, given=given, scope="customer")
         shutil.rmtree(plan.results, ignore_errors=True)

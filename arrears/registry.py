@@ -51,6 +51,9 @@ class Model:
     scope: str
     reads: frozenset[str]  # qualified relations: "work.stg_loans", "marts.loan_aging"
     upstream: frozenset[str] = frozenset()  # the models among them (names, without schema)
+    # The column names it refers to, of any relation, and "<relation>.*" for a star over a
+    # table it reads (which reads all its columns).
+    columns: frozenset[str] = frozenset()
 
     @property
     def relation(self) -> str:
@@ -75,17 +78,26 @@ def _config(name: str, text: str) -> dict[str, str]:
     return config
 
 
-def _relations(con: duckdb.DuckDBPyConnection, name: str, text: str) -> frozenset[str]:
-    """Every schema-qualified table the statement reads, by DuckDB's parser."""
+def _parsed(
+    con: duckdb.DuckDBPyConnection, name: str, text: str
+) -> tuple[frozenset[str], frozenset[str]]:
+    """Every schema-qualified table the statement reads, and every column name it refers to,
+    by DuckDB's parser."""
     tree = json.loads(con.execute("select json_serialize_sql($q)", {"q": text}).fetchall()[0][0])
     if tree.get("error"):
         raise ArrearsError(f"sql/{name}.sql does not parse: {tree.get('error_message')}")
-    found: set[str] = set()
+    relations: set[str] = set()
+    columns: set[str] = set()
 
     def walk(node: Any) -> None:
         if isinstance(node, dict):
             if node.get("type") == "BASE_TABLE" and node.get("schema_name"):
-                found.add(f"{node['schema_name']}.{node['table_name']}")
+                relations.add(f"{node['schema_name']}.{node['table_name']}")
+            elif node.get("class") == "COLUMN_REF":
+                columns.add(node["column_names"][-1])
+            elif node.get("type") == "SELECT_NODE":
+                columns.update(_stars(node))
+            columns.update(node.get("using_columns") or ())
             for value in node.values():
                 walk(value)
         elif isinstance(node, list):
@@ -93,7 +105,44 @@ def _relations(con: duckdb.DuckDBPyConnection, name: str, text: str) -> frozense
                 walk(value)
 
     walk(tree)
-    return frozenset(found)
+    return frozenset(relations), frozenset(columns)
+
+
+def _stars(select: dict[str, Any]) -> set[str]:
+    """`<schema>.<table>.*` for each table of a SELECT's FROM whose every column it selects: by
+    a star, or by the table's name as a value (a whole row, e.g. to_json(customers))."""
+    tables: list[dict[str, Any]] = []
+    pending = [select.get("from_table")]
+    while pending:
+        node = pending.pop()
+        if not isinstance(node, dict):
+            continue
+        if node.get("type") == "BASE_TABLE" and node.get("schema_name"):
+            tables.append(node)
+        elif node.get("type") == "JOIN":
+            pending += [node.get("left"), node.get("right")]
+    whole: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if node.get("class") == "STAR":
+                whole.add(node.get("relation_name") or "")
+            elif node.get("class") == "COLUMN_REF" and len(node["column_names"]) == 1:
+                whole.add(node["column_names"][0])
+            elif node.get("type") == "SELECT_NODE":
+                return  # a subquery's own FROM: walked on its own
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(select.get("select_list"))
+    return {
+        f"{table['schema_name']}.{table['table_name']}.*"
+        for table in tables
+        if whole & {"", table.get("alias") or table["table_name"], table["table_name"]}
+    }
 
 
 @functools.cache
@@ -116,9 +165,8 @@ def models() -> dict[str, Model]:
                     )
                 if name in found:
                     raise ArrearsError(f"two models named {name}: one relation, one file")
-                found[name] = Model(
-                    name, layer, materialized, scope, _relations(con, f"{layer}/{name}", text)
-                )
+                reads, columns = _parsed(con, f"{layer}/{name}", text)
+                found[name] = Model(name, layer, materialized, scope, reads, columns=columns)
     finally:
         con.close()
     found = {

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from arrears import registry, warehouse
@@ -128,6 +129,30 @@ def test_parameters_in_comments_and_strings_are_not_bound() -> None:
     }
     with pytest.raises(ArrearsError, match="needs the parameters a_b"):
         bind(query, {"snapshot_date": 1}, where="q")
+
+
+def test_the_columns_a_model_refers_to_are_parsed() -> None:
+    # the staging model that reads the customers file selects it whole in a CTE
+    customers = registry.models()["stg_customers"]
+    assert {"phone", "email", "address", "work.customers.*"} <= customers.columns
+    assert "work.customers.*" not in registry.models()["int_customers__decide"].columns
+    con = duckdb.connect()
+    cases = {
+        "select customer_id from work.customers -- phone": {"customer_id"},
+        "select c.customer_id, trim(c.phone) as p from work.customers as c": {
+            "customer_id",
+            "phone",
+        },
+        "select * exclude (phone) from work.customers": {"work.customers.*"},
+        "select to_json(c) from work.customers as c": {"c", "work.customers.*"},
+        "select l.loan_id from work.loans as l join work.customers using (customer_id)": {
+            "loan_id",
+            "customer_id",
+        },
+        "select n from (select count(*) as n from work.customers)": {"n"},
+    }
+    for query, columns in cases.items():
+        assert registry._parsed(con, "q", query)[1] == columns, query
 
 
 def test_the_architecture_doc_shows_the_graph_the_registry_derives() -> None:
