@@ -237,11 +237,16 @@ def main() -> None:
     parser.add_argument("--loans", type=int, default=100_000)
     parser.add_argument("--nights", type=int, default=365, help="0: growth only")
     parser.add_argument("--keep", type=int, default=7, help="ARREARS_RAW_KEEP_DAYS")
-    parser.add_argument("--growth-nights", type=int, default=12)
-    parser.add_argument("--growth-last", type=int, default=3)
+    parser.add_argument("--growth-nights", type=int, default=14)
+    parser.add_argument("--growth-last", type=int, default=4)
     parser.add_argument("--workdir", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
+    if args.growth_nights and args.growth_nights - args.growth_last <= args.keep:
+        # the nights read must all come after raw.* holds `--keep` snapshots
+        parser.error(
+            f"--growth-nights must exceed --keep + --growth-last ({args.keep + args.growth_last})"
+        )
 
     shutil.rmtree(args.workdir, ignore_errors=True)
     result: dict = {"loans": args.loans, "nights": args.nights}
