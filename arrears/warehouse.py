@@ -388,8 +388,10 @@ def replace_partition(
     source: str,
     column: str,
     value: Any,
+    order_by: str | None = None,
 ) -> int:
-    """Replace the rows of `target` where `column = value` by the rows of `source`.
+    """Replace the rows of `target` where `column = value` by the rows of `source`, stored in
+    `order_by`'s order when given (how well DuckDB compresses them; readers never rely on it).
 
     Call inside `transaction()` so readers see the old partition or the new one.
     """
@@ -404,7 +406,8 @@ def replace_partition(
             f"{source} holds {stray} rows whose {column} is not {value}; refusing to commit them"
         )
     con.execute(f"delete from {target} where {column} = $value", {"value": value})
-    con.execute(f"insert into {target} by name select * from {source}")
+    order = f" order by {order_by}" if order_by else ""
+    con.execute(f"insert into {target} by name select * from {source}{order}")
     return count(con, source)
 
 

@@ -10,9 +10,17 @@
    ledger; raw.* and the state versions only for the nights the commit keeps), then runs the
    same second day step by step. The ratio night 366 / night 2 per step is the figure of
    interest: 1.0 means the night's cost does not grow with the history.
-4. Growth: `--growth-nights` consecutive real nights on a fresh warehouse, the file size after
-   each (checkpointed), split into raw, marts (history), state and ops/quality by the blocks
-   each table occupies; the steady-state growth per loan and night is read off the last nights.
+4. Growth: `--growth-nights` consecutive whole nights on a fresh warehouse (allocation and the
+   housekeeping after publishing included: raw.* keeps `--keep` snapshots, older ones move to
+   the archive), the file size after each (checkpointed), split into raw, marts (history),
+   state and ops/quality by the blocks each table occupies, and the archive folder's bytes; the
+   steady-state growth per loan and night is read off the last `--growth-last` nights, which
+   must come after the keep window is full (`--growth-nights` > `--keep` + the last nights).
+
+    .venv/bin/python bench/history.py --loans 100000 --nights 0 --growth-nights 14 \
+        --growth-last 4 --workdir /tmp/g --out g.json
+
+`--nights 0` skips parts 1-3, `--growth-nights 0` part 4.
 """
 
 from __future__ import annotations
@@ -107,11 +115,21 @@ def simulate_history(settings, first: date, nights: int, keep: int) -> None:
         con.execute("checkpoint")
 
 
-def table_bytes(settings) -> dict[str, int]:
-    """Bytes of the blocks each group of tables occupies (raw, history marts, state, other)."""
+def _group(qualified: str) -> str:
+    schema = qualified.split(".", 1)[0]
+    if schema == "raw":
+        return "raw"
+    if qualified in STATE:
+        return "state"
+    if schema == "marts":
+        return "marts"
+    return "other"  # ops.* and quality.*
+
+
+def table_blocks(settings) -> tuple[int, dict[str, dict[str, int]]]:
+    """After a checkpoint: the block size, and each table's blocks and rows."""
     from arrears import warehouse
 
-    groups = {"raw": 0, "marts": 0, "state": 0, "other": 0}
     with warehouse.opened(settings.warehouse) as con:
         con.execute("checkpoint")
         block_size = con.execute("select block_size from pragma_database_size()").fetchall()[0][0]
@@ -119,26 +137,31 @@ def table_bytes(settings) -> dict[str, int]:
             int(str(block_size).split()[0]) if not isinstance(block_size, int) else block_size
         )
         tables = con.execute(
-            "select schema_name, table_name from duckdb_tables() "
+            "select schema_name, table_name, estimated_size from duckdb_tables() "
             "where database_name = current_database()"
         ).fetchall()
-        for schema, name in tables:
+        found = {}
+        for schema, name, rows in tables:
             blocks = con.execute(
                 "select count(distinct block_id) from pragma_storage_info($t) "
                 "where persistent and block_id >= 0",
                 {"t": f"{schema}.{name}"},
             ).fetchall()[0][0]
-            qualified = f"{schema}.{name}"
-            if schema == "raw":
-                group = "raw"
-            elif qualified in STATE:
-                group = "state"
-            elif schema == "marts":
-                group = "marts"
-            else:
-                group = "other"
-            groups[group] += int(blocks) * int(block_size)
+            found[f"{schema}.{name}"] = {"blocks": int(blocks), "rows": int(rows)}
+    return int(block_size), found
+
+
+def table_bytes(settings) -> dict[str, int]:
+    """Bytes of the blocks each group of tables occupies (raw, history marts, state, other)."""
+    block_size, tables = table_blocks(settings)
+    groups = {"raw": 0, "marts": 0, "state": 0, "other": 0}
+    for table, found in tables.items():
+        groups[_group(table)] += found["blocks"] * block_size
     return groups
+
+
+def folder_bytes(folder: Path) -> int:
+    return sum(p.stat().st_size for p in Path(folder).rglob("*") if p.is_file())
 
 
 def timed_night(settings, day: date) -> dict:
@@ -151,38 +174,95 @@ def timed_night(settings, day: date) -> dict:
 
 
 def growth(args, loans: int) -> dict:
+    """Consecutive whole nights (allocation and housekeeping included) on a fresh warehouse;
+    after each, the file and its groups of tables, checkpointed, and the archive folder."""
     from arrears.generate import generate_landing
 
     workdir = args.workdir / "growth"
     shutil.rmtree(workdir, ignore_errors=True)
-    settings = settings_for(workdir)
+    settings = settings_for(workdir).model_copy(update={"raw_keep_days": args.keep})
     generate_landing(settings.landing, START, args.growth_nights, loans, seed=7, fmt="csv")
-    sizes = []
+    nights = []
     for k in range(args.growth_nights):
-        run_day(settings, START + timedelta(days=k), None)
-        sizes.append(table_bytes(settings))
-        print(f"  growth: night {k + 1}: {sizes[-1]}", flush=True)
-    last = args.growth_last
+        run_day(settings, START + timedelta(days=k), None, whole_night=True)
+        block_size, tables = table_blocks(settings)
+        groups = {"raw": 0, "marts": 0, "state": 0, "other": 0}
+        for table, found in tables.items():
+            groups[_group(table)] += found["blocks"] * block_size
+        night = {
+            "night": k + 1,
+            "file": settings.warehouse.stat().st_size,
+            **groups,
+            "archive": folder_bytes(settings.archive),
+            "tables": tables,
+        }
+        nights.append(night)
+        print(
+            f"  growth: night {k + 1}: file {night['file']:,} "
+            + ", ".join(f"{g} {night[g]:,}" for g in (*groups, "archive")),
+            flush=True,
+        )
+    last = min(args.growth_last, len(nights) - 1)
+    first, final = nights[-1 - last], nights[-1]
     per_night = {
-        group: (sizes[-1][group] - sizes[-1 - last][group]) / last / loans for group in sizes[-1]
+        group: (final[group] - first[group]) / last / loans
+        for group in ("file", "raw", "marts", "state", "other", "archive")
     }
-    return {"sizes": sizes, "bytes_per_loan_night": per_night, "over_last_nights": last}
+    per_table = {
+        table: {
+            "bytes": (found["blocks"] - first["tables"].get(table, {}).get("blocks", 0))
+            * block_size
+            / last
+            / loans,
+            "rows": (found["rows"] - first["tables"].get(table, {}).get("rows", 0)) / last / loans,
+        }
+        for table, found in final["tables"].items()
+    }
+    print(
+        f"  growth per loan-night over nights {first['night'] + 1}-{final['night']}: "
+        + ", ".join(f"{g} {v:.1f}" for g, v in per_night.items()),
+        flush=True,
+    )
+    return {
+        "nights": nights,
+        "keep": args.keep,
+        "bytes_per_loan_night": per_night,
+        "per_table_per_loan_night": per_table,
+        "over_last_nights": last,
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--loans", type=int, default=100_000)
-    parser.add_argument("--nights", type=int, default=365)
+    parser.add_argument("--nights", type=int, default=365, help="0: growth only")
     parser.add_argument("--keep", type=int, default=7, help="ARREARS_RAW_KEEP_DAYS")
-    parser.add_argument("--growth-nights", type=int, default=12)
-    parser.add_argument("--growth-last", type=int, default=3)
+    parser.add_argument("--growth-nights", type=int, default=14)
+    parser.add_argument("--growth-last", type=int, default=4)
     parser.add_argument("--workdir", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
-
-    from arrears.generate import generate_landing
+    if args.growth_nights and args.growth_nights - args.growth_last <= args.keep:
+        # the nights read must all come after raw.* holds `--keep` snapshots
+        parser.error(
+            f"--growth-nights must exceed --keep + --growth-last ({args.keep + args.growth_last})"
+        )
 
     shutil.rmtree(args.workdir, ignore_errors=True)
+    result: dict = {"loans": args.loans, "nights": args.nights}
+    if args.nights:
+        result.update(night_366(args))
+    if args.growth_nights:
+        result["growth"] = growth(args, args.loans)
+    result["process_peak_rss"] = _status_kib("VmHWM") * 1024
+    args.out.write_text(json.dumps(result, indent=2), encoding="utf-8")
+    if args.nights:
+        print(json.dumps({k: result[k] for k in ("ratio", "step_ratios")}, indent=2))
+
+
+def night_366(args) -> dict:
+    from arrears.generate import generate_landing
+
     settings = settings_for(args.workdir / "book")
     generate_landing(settings.landing, START, 2, args.loans, seed=7, fmt="csv")
     run_day(settings, START, None)
@@ -197,10 +277,7 @@ def main() -> None:
     simulate_history(settings, START, args.nights, args.keep)
     print(f"night {args.nights + 1}", flush=True)
     night_n = timed_night(settings, START + timedelta(days=1))
-
-    result = {
-        "loans": args.loans,
-        "nights": args.nights,
+    return {
         "night_2": night2,
         f"night_{args.nights + 1}": night_n,
         "ratio": night_n["seconds"] / night2["seconds"],
@@ -208,11 +285,7 @@ def main() -> None:
             step: night_n["steps"][step] / night2["steps"][step] for step in night2["steps"]
         },
         "warehouse_bytes_after_history": table_bytes(settings),
-        "growth": growth(args, args.loans) if args.growth_nights else None,
-        "process_peak_rss": _status_kib("VmHWM") * 1024,
     }
-    args.out.write_text(json.dumps(result, indent=2), encoding="utf-8")
-    print(json.dumps({k: result[k] for k in ("ratio", "step_ratios")}, indent=2))
 
 
 if __name__ == "__main__":

@@ -90,15 +90,26 @@ def settings_for(workdir: Path):
         warehouse=workdir / "arrears.duckdb",
         outbox=workdir / "outbox",
         reports=workdir / "reports",
+        archive=workdir / "archive",
     )
 
 
-def run_day(settings, snapshot_date: date, sampler: RssSampler | None) -> dict[str, dict]:
-    """The pipeline of one date through the plain functions; with a sampler, timed with floors."""
+def run_day(
+    settings, snapshot_date: date, sampler: RssSampler | None, whole_night: bool = False
+) -> dict[str, dict]:
+    """The pipeline of one date through the plain functions; with a sampler, timed with floors.
+
+    `whole_night` adds what a night runs beyond the steps with a floor: the allocation (and its
+    assignee KPIs, committed with the rest) and the housekeeping after publishing (raw.* to the
+    archive, personal-data retention), so the warehouse and the archive grow as a night's do.
+    """
     import floor
 
-    from arrears import commit, ingest, state, warehouse
+    from arrears import commit, housekeeping, ingest, state, warehouse
     from arrears.aging import build_aging, load_aging_config
+    from arrears.allocation.config import load_allocation
+    from arrears.allocation.step import allocate_night
+    from arrears.allocation.step import build_kpis as build_assignee_kpis
     from arrears.contract import CHANNELS
     from arrears.pii.keys import key_for_run
     from arrears.pii.sealing import seal_table
@@ -123,7 +134,7 @@ def run_day(settings, snapshot_date: date, sampler: RssSampler | None) -> dict[s
 
         return call
 
-    steps: list[tuple[str, Callable, Callable]] = [
+    steps: list[tuple[str, Callable, Callable | None]] = [
         (
             "ingest",
             lambda con: sum(ingest.ingest(con, snapshot_date, settings.landing).rows().values()),
@@ -147,6 +158,19 @@ def run_day(settings, snapshot_date: date, sampler: RssSampler | None) -> dict[s
             ),
             lambda con: floor.decide(con, strategy),
         ),
+        *(
+            [
+                (
+                    "allocate",
+                    lambda con: allocate_night(
+                        con, snapshot_date, load_allocation(settings.allocation)
+                    )["assigned"],
+                    None,
+                )
+            ]
+            if whole_night
+            else []
+        ),
         (
             "validate_actions",
             lambda con: validate_actions(
@@ -158,6 +182,11 @@ def run_day(settings, snapshot_date: date, sampler: RssSampler | None) -> dict[s
             "kpis",
             lambda con: build_kpi_variants(con, snapshot_date),
             lambda con: floor.kpis(con, snapshot_date),
+        ),
+        *(
+            [("assignee_kpis", lambda con: build_assignee_kpis(con, snapshot_date), None)]
+            if whole_night
+            else []
         ),
         (
             "state",
@@ -175,7 +204,9 @@ def run_day(settings, snapshot_date: date, sampler: RssSampler | None) -> dict[s
         ),
         (
             "commit",
-            lambda con: sum(commit.commit(con, snapshot_date).values()),
+            lambda con: sum(
+                commit.commit(con, snapshot_date, keep_nights=settings.raw_keep_days).values()
+            ),
             floor.commit,
         ),
         (
@@ -196,11 +227,38 @@ def run_day(settings, snapshot_date: date, sampler: RssSampler | None) -> dict[s
                 con, snapshot_date, floor_outbox, tuple(settings.csv_channels), key=key
             ),
         ),
+        *(
+            [
+                (
+                    "housekeeping",
+                    lambda con: sum(
+                        entry.rows
+                        for entry in housekeeping.run(
+                            con,
+                            snapshot_date,
+                            housekeeping.Retention.from_settings(settings),
+                            run_id,
+                        ).entries
+                    ),
+                    None,
+                )
+            ]
+            if whole_night
+            else []
+        ),
     ]
     results: dict[str, dict] = {}
     for name, step, step_floor in steps:
         if sampler is None:
             on_warehouse(step)()
+            continue
+        if step_floor is None:
+            results[name] = timed(sampler, on_warehouse(step))
+            print(
+                f"  {name:<17} {results[name]['seconds']:7.2f} s  "
+                f"peak {results[name]['peak_rss'] / 2**20:7.0f} MiB",
+                flush=True,
+            )
             continue
         # The floor of commit copies work.*, which commit leaves in place: run it first.
         measure_floor = on_warehouse(functools.partial(_floored, fn=step_floor))

@@ -8,7 +8,7 @@ from decimal import Decimal as M
 import pytest
 from aging_support import age, aging_rows, expect, installment, loan, paid_in_full, roll_rows
 
-from arrears import warehouse
+from arrears import commit, warehouse
 
 
 @pytest.fixture
@@ -190,6 +190,25 @@ def test_rerun_of_a_committed_date_gives_the_same_results(con):
 
     for table, frame in first.items():
         assert_frame_equal(con.sql(f"select * from work.{table} order by all").pl(), frame)
+
+
+def test_the_commit_stores_a_night_of_loan_aging_by_status_and_days_past_due(con):
+    # The stored order is what compresses (commit.STORED_ORDER): neither the landed order
+    # (L3, L1, L2, L4) nor the loans' (L1 .. L4).
+    d = date(2025, 6, 1)
+    book = [loan("L3"), loan("L1"), loan("L2", status="CLOSED"), loan("L4")]
+    age(con, d, book, [overdue_since("L3", d, 30), overdue_since("L4", d, 5)], commit=False)
+    commit.commit(con, d)
+    stored = con.execute(
+        "select loan_id, status, dpd from marts.loan_aging where snapshot_date = $d order by rowid",
+        {"d": d},
+    ).fetchall()
+    assert stored == [
+        ("L1", "ACTIVE", 0),
+        ("L4", "ACTIVE", 5),
+        ("L3", "ACTIVE", 30),
+        ("L2", "CLOSED", 0),
+    ]
 
 
 def test_kpi_daily_counts_buckets_balances_and_arrivals(con):
