@@ -88,9 +88,9 @@ def previous_dates(con: duckdb.DuckDBPyConnection, snapshot_date: date) -> dict[
     previous_aging_date     the previous aging snapshot (the same date in a warehouse the
                             nightly runs filled);
     arrangements_since      where the history window of the arrangements measured for the
-                            first time tonight starts (31 days before the earliest created_date;
-                            None when there are none). Bound as a value, so the scan of
-                            marts.loan_aging skips every older night.
+                            first time tonight starts (31 days before the earliest created_date
+                            of those that need it; None when none does). Bound as a value, so
+                            the scan of marts.loan_aging skips every older night.
     """
     previous = previous_snapshot(con, snapshot_date)
     return {
@@ -107,7 +107,11 @@ def _arrangements_since(con: duckdb.DuckDBPyConnection, previous: date | None) -
     ).fetchall()[0][0]
     if not present:
         return None
-    # the same test as int_arrangements__measured's `carried`: already measured last night
+    # Fresh: the same test as int_arrangements__measured's `carried` (not measured last night).
+    # A fresh arrangement created and promised after its loan's latest committed row (the usual
+    # one: agreed yesterday, landed tonight) is measured from that row, which marts.loan_state
+    # carries, and tonight's: every older row loses to them in its arg_max, so it needs no
+    # window. Without this, one such arrangement scanned 31 nights of the whole book.
     return con.execute(
         """
         select min(arrangements.created_date) - 31
@@ -119,6 +123,13 @@ def _arrangements_since(con: duckdb.DuckDBPyConnection, previous: date | None) -
             and previous.loan_id = arrangements.loan_id
             and previous.created_date = arrangements.created_date
             and previous.promised_date = arrangements.promised_date
+        left join (
+            select loan_id, last_seen_date from marts.loan_state where snapshot_date = $previous
+        ) as latest
+            on latest.loan_id = arrangements.loan_id
+        where latest.loan_id is null
+            or arrangements.created_date <= latest.last_seen_date
+            or arrangements.promised_date < latest.last_seen_date
         """,
         {"previous": previous},
     ).fetchall()[0][0]

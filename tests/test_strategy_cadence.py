@@ -133,6 +133,31 @@ def status_of(book: Book) -> tuple[str, Decimal]:
     return book.rows("select status, paid_amount from work.arrangement_status")[0]
 
 
+def test_a_fresh_arrangement_reads_history_only_when_its_latest_row_cannot_measure_it():
+    """Agreed after the loan's latest committed row (landed the next night, the usual case):
+    measured from that row, which marts.loan_state carries, and tonight's, so no window of older
+    nights is scanned. Backdated to before that row: the window opens 31 days before it."""
+    from arrears import state
+
+    book = Book.new().customer("C1")
+    book.history(D - timedelta(days=9), "L1", "C1", 31, paid_to_date="100.00")
+    book.history(D - timedelta(days=1), "L1", "C1", 39, paid_to_date="300.00")
+    book.loan("L1", "C1", 40, overdue=900, paid_to_date="700.00")
+    book.arrangement("P1", "L1", D, D + timedelta(days=5), "1000.00")
+    book.run()
+    assert state.previous_dates(book.con, D)["arrangements_since"] is None
+    # baseline: the latest row before created_date (D - 1), 300.00; paid since: 400.00
+    assert status_of(book) == ("ACTIVE", Decimal("400.00"))
+
+    book.con.execute("delete from work.arrangements")
+    book.arrangement("P2", "L1", D - timedelta(days=5), D + timedelta(days=5), "1000.00")
+    book.run()
+    since = state.previous_dates(book.con, D)["arrangements_since"]
+    assert since == D - timedelta(days=5 + 31)
+    # baseline: the latest row before D - 5 is D - 9's, 100.00, read from the window
+    assert status_of(book) == ("ACTIVE", Decimal("600.00"))
+
+
 def test_arrangement_active_blocks_escalation():
     book = arrangement_book("700.00", promised=D + timedelta(days=5))
     book.run()
