@@ -323,7 +323,7 @@ def _check_landing(settings: Settings, days: list[date]) -> None:
 def _kept_elsewhere(settings: Settings, day: date) -> bool:
     """Whether a date whose landing folder is gone can still be run from raw.* or the archive
     (restore.landing_for rebuilds the folder inside the run)."""
-    from arrears import archive, restore
+    from arrears import archive
     from arrears.ingest.landing import landing_folder
 
     if landing_folder(settings.landing, day).is_dir():
@@ -333,6 +333,8 @@ def _kept_elsewhere(settings: Settings, day: date) -> bool:
     if not settings.warehouse.exists():
         return False
     import duckdb
+
+    from arrears import restore  # polars: only for a date whose folder is gone
 
     try:
         with duckdb.connect(str(settings.warehouse), read_only=True) as con:

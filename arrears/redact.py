@@ -23,9 +23,7 @@ import os
 import re
 import urllib.parse
 from collections.abc import Iterable, Sequence
-
-import psycopg
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from typing import Any
 
 MASK = "***"
 # libpq's keywords that carry a secret.
@@ -67,9 +65,7 @@ def check_dsn(dsn: str) -> None:
                 "('@' as %40, '/' as %2F, ':' as %3A), or use the key=value form "
                 "(password='...')"
             )
-    try:
-        conninfo_to_dict(dsn)
-    except psycopg.ProgrammingError:
+    if _parsed(dsn) is None:
         raise DsnError(
             "not a libpq connection string: use a URL (postgresql://user:password@host/db) "
             "or key=value pairs (host=... password='...'); quote values with spaces"
@@ -81,10 +77,7 @@ def dsn_secrets(dsn: str | None) -> set[str]:
     if not dsn:
         return set()
     found: set[str] = set()
-    try:
-        parsed = conninfo_to_dict(dsn)
-    except psycopg.ProgrammingError:
-        parsed = {}
+    parsed = _parsed(dsn) or {}
     found |= {str(parsed[k]) for k in SECRET_KEYS if parsed.get(k)}
     for url in _URL.findall(dsn):
         userinfo = _userinfo(url)
@@ -109,12 +102,11 @@ def known_secrets() -> set[str]:
 
 def describe_dsn(dsn: str) -> str:
     """The connection string without its secrets, in key=value form (for logs and ops.runs)."""
-    try:
-        parsed = conninfo_to_dict(dsn)
-    except psycopg.ProgrammingError:
+    parsed = _parsed(dsn)
+    if parsed is None:
         return MASK
     shown = {k: v for k, v in parsed.items() if k not in SECRET_KEYS}
-    text = make_conninfo("", **shown)
+    text = _conninfo(shown)
     return f"{text} password={MASK}" if any(parsed.get(k) for k in SECRET_KEYS) else text
 
 
@@ -175,13 +167,29 @@ def _mask_conninfo(arg: str) -> str:
     """A whole key=value connection string, re-made by libpq's rules without its secrets."""
     if "=" not in arg or _URL.match(arg):
         return arg
+    parsed = _parsed(arg)
+    if parsed is None or not any(k in parsed for k in SECRET_KEYS):
+        return arg
+    return _conninfo({k: (MASK if k in SECRET_KEYS else v) for k, v in parsed.items()})
+
+
+# psycopg is imported when a connection string is first read, not with this module: every
+# command imports it, and most never see a DSN (0.15 s of a command's start).
+def _parsed(dsn: str) -> dict[str, Any] | None:
+    """libpq's reading of a connection string; None when libpq refuses it."""
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict
+
     try:
-        parsed = conninfo_to_dict(arg)
+        return conninfo_to_dict(dsn)
     except psycopg.ProgrammingError:
-        return arg
-    if not any(k in parsed for k in SECRET_KEYS):
-        return arg
-    return make_conninfo("", **{k: (MASK if k in SECRET_KEYS else v) for k, v in parsed.items()})
+        return None
+
+
+def _conninfo(values: dict[str, Any]) -> str:
+    from psycopg.conninfo import make_conninfo
+
+    return make_conninfo("", **values)
 
 
 def _mask_key_values(text: str) -> str:
