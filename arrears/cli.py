@@ -291,6 +291,10 @@ def _prefect_ready() -> None:
     from arrears.quality import preload
 
     if local_api.started():
+        # Prefect serializes a flow's parameters with FastAPI's encoder, imported at the first
+        # flow call (0.8 s of the flow run's creation): imported here, while the API starts.
+        import fastapi.encoders  # noqa: F401
+
         # GX's import (seconds of pure Python) begins once the flows are imported, not beside
         # them: two imports share one GIL and both end late. It goes on while this process
         # waits for the local API and while ingest runs inside DuckDB.
