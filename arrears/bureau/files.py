@@ -29,7 +29,7 @@ from arrears.bureau import metro2
 from arrears.bureau.month import MEMORY_BYTES
 from arrears.errors import ArrearsError, ConfigError
 from arrears.pii.keys import PiiKey
-from arrears.pii.sealing import open_records, query_frame
+from arrears.pii.sealing import open_records, query_frame, sealed_with
 from arrears.publish.folders import date_lock, fsync_path, safe_token, swap_in
 from arrears.publish.manifest import MANIFEST_NAME, ManifestFile, file_sha256
 
@@ -136,20 +136,9 @@ def identities(
 ) -> Identities:
     """The sealed records of the month's customers, after checking they are sealed with `key`."""
     frame = query_frame(con, _IDENTITIES, {"month": month, "day": day})
-    sealed = frame.filter(pl.col("pii").is_not_null())
-    if sealed.height < frame.height:
-        raise ArrearsError(
-            f"raw.customers holds {frame.height - sealed.height} customers of the bureau month "
-            f"{month:%Y-%m} whose personal data is not sealed; refusing to write the files"
-        )
-    if sealed.height:
-        found = set(sealed["pii_key_id"].unique().to_list())
-        if key is None or found != {key.key_id}:
-            raise ConfigError(
-                f"the customers of the bureau month {month:%Y-%m} are sealed with key "
-                f"{', '.join(sorted(found))}, not with the given key "
-                f"({key.key_id if key else 'none'})"
-            )
+    sealed = sealed_with(
+        frame, key, f"customers of the bureau month {month:%Y-%m}", "refusing to write the files"
+    )
     return Identities(sealed.select("customer_id", "pii"), key, month)
 
 

@@ -16,9 +16,9 @@ import duckdb
 import polars as pl
 from cryptography.exceptions import InvalidTag
 
-from arrears.errors import ArrearsError, ConfigError
+from arrears.errors import ConfigError
 from arrears.pii.keys import PiiKey
-from arrears.pii.sealing import PERSONAL, open_records, query_frame
+from arrears.pii.sealing import PERSONAL, open_records, query_frame, sealed_with
 
 TABLE = "publish_customers"
 _RECIPIENTS = """
@@ -40,19 +40,7 @@ where actions.action_date = $action_date
 def open_recipients(con: duckdb.DuckDBPyConnection, action_date: date, key: PiiKey | None) -> int:
     """Fill `publish_customers` for `action_date`; returns how many records were opened."""
     frame = query_frame(con, _RECIPIENTS, {"action_date": action_date})
-    sealed = frame.filter(pl.col("pii").is_not_null())
-    if sealed.height < frame.height:
-        raise ArrearsError(
-            f"raw.customers holds {frame.height - sealed.height} recipients of {action_date} "
-            "whose personal data is not sealed; refusing to publish"
-        )
-    if sealed.height:
-        found = set(sealed["pii_key_id"].unique().to_list())
-        if key is None or found != {key.key_id}:
-            raise ConfigError(
-                f"the recipients of {action_date} are sealed with key {', '.join(sorted(found))}"
-                f", not with the given key ({key.key_id if key else 'none'})"
-            )
+    sealed = sealed_with(frame, key, f"recipients of {action_date}", "refusing to publish")
     opened: dict[str, list[str | None]] = {c: [] for c in PERSONAL}
     try:
         if key is not None:  # no recipient, or all sealed with this key (checked above)

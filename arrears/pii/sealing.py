@@ -19,7 +19,7 @@ import hashlib
 import duckdb
 import polars as pl
 
-from arrears.errors import ArrearsError
+from arrears.errors import ArrearsError, ConfigError
 from arrears.pii.keys import PiiKey
 
 PERSONAL: tuple[str, ...] = (
@@ -273,6 +273,27 @@ def reseal_table(con: duckdb.DuckDBPyConnection, table: str, old: PiiKey, new: P
         _insert(con, table, seal_frame(clear, new))
         resealed += frame.height
     return resealed
+
+
+def sealed_with(frame: pl.DataFrame, key: PiiKey | None, who: str, refusing: str) -> pl.DataFrame:
+    """The rows of `frame` (raw.customers columns pii, pii_key_id), after checking that every one
+    is sealed and with `key`: a clear row is an ArrearsError, another key a ConfigError (exit 2).
+    `who` names the rows in the messages ("recipients of 2025-06-02"); `refusing`, what is not
+    done."""
+    sealed = frame.filter(pl.col("pii").is_not_null())
+    if sealed.height < frame.height:
+        raise ArrearsError(
+            f"raw.customers holds {frame.height - sealed.height} {who} whose personal data is "
+            f"not sealed; {refusing}"
+        )
+    if sealed.height:
+        found = set(sealed["pii_key_id"].unique().to_list())
+        if key is None or found != {key.key_id}:
+            raise ConfigError(
+                f"the {who} are sealed with key {', '.join(sorted(found))}, not with the given "
+                f"key ({key.key_id if key else 'none'})"
+            )
+    return sealed
 
 
 def query_frame(con: duckdb.DuckDBPyConnection, query: str, params: dict) -> pl.DataFrame:
